@@ -1,0 +1,1 @@
+"""Command-line entry points. The only layer that reads hydra config objects."""

@@ -1,0 +1,63 @@
+"""Turn a composed hydra config into plain objects, reporting user errors as :class:`ConfigError`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import torch
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from sciml.errors import ConfigError
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
+
+
+def build(group: str, node: DictConfig, **kwargs: Any) -> Any:
+    """``instantiate(node, **kwargs)``; errors in the user's values come back naming ``group.key``."""
+    if "_target_" not in node:
+        raise ConfigError(group, "has no _target_ (choose an option of the group or set _target_)")
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = _root_cause(error)
+        if isinstance(cause, ConfigError):
+            raise cause.prefixed(group) from None
+        if isinstance(cause, (ImportError, AttributeError)) and "_target_" in str(error) or \
+                isinstance(cause, ModuleNotFoundError):
+            raise ConfigError(f"{group}._target_", f"cannot import {node._target_!r}: {cause}") from None
+        if isinstance(cause, TypeError):
+            raise ConfigError(group, f"{cause}") from None
+        raise
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name not in ("cpu", "cuda") and not name.startswith("cuda:"):
+        raise ConfigError("device", f"unknown device {name!r}; options: auto, cpu, cuda")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device", "cuda was requested but no CUDA device is available; use device=cpu or auto")
+    return torch.device(name)
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    if name not in DTYPES:
+        raise ConfigError("dtype", f"unknown dtype {name!r}; options: {', '.join(DTYPES)}")
+    return DTYPES[name]
+
+
+def user_import_path() -> None:
+    """Let ``_target_`` name modules in the working directory (a user's own PDE file)."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)

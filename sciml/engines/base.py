@@ -1,0 +1,87 @@
+"""The derivative-engine protocol and the exact reference implementations it shares.
+
+An engine answers the :class:`~sciml.fields.Field` requests. Every method returns tensors with the output
+axis last (``(n, k)``, ``(n, m, k)``); the field drops it for scalar views.
+
+Coordinate derivatives come from a model's ``taylor(x, dims)`` method when it has one (forward Taylor
+propagation: one pass gives value, first and second derivatives along all requested coordinates), and
+otherwise from nested reverse-mode autograd.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from sciml.fields import Field
+
+
+def autograd_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tensor, Tensor]:
+    """Value, first and second coordinate derivatives by nested reverse mode (any ``nn.Module``)."""
+    xg = x if x.requires_grad else x.detach().requires_grad_(True)
+    y = model(xg)
+    dims = list(range(x.shape[1])) if dims is None else list(dims)
+    d1, d2 = [], []
+    for k in range(y.shape[1]):
+        (g,) = torch.autograd.grad(y[:, k].sum(), xg, create_graph=True)
+        d1.append(g[:, dims])
+        second = [torch.autograd.grad(g[:, i].sum(), xg, create_graph=True)[0][:, i] for i in dims]
+        d2.append(torch.stack(second, dim=1))
+    return y, torch.stack(d1, dim=-1), torch.stack(d2, dim=-1)
+
+
+def coordinate_jet(model, x: Tensor, dims: list[int] | Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    """``(y, d1, d2)`` along coordinate directions, by Taylor propagation when the model supports it."""
+    if hasattr(model, "taylor"):
+        index = None if dims is None else torch.as_tensor(dims, device=x.device)
+        return model.taylor(x, index)
+    return autograd_jet(model, x, None if dims is None else [int(i) for i in dims])
+
+
+class Engine:
+    """Exact derivatives. Stochastic engines override :meth:`laplacian` (and :meth:`hessian_diag`).
+
+    The full coordinate jet (value, all first and all diagonal second derivatives) is computed once per
+    field on the first derivative request and shared by everything after it.
+    """
+
+    name = "exact"
+
+    def full_jet(self, u: Field) -> tuple[Tensor, Tensor]:
+        if "jet" not in u.cache:
+            y, d1, d2 = coordinate_jet(u.model, u.x, None)
+            u.cache["jet"] = (d1, d2)
+            u.cache.setdefault("value", y)
+        return u.cache["jet"]
+
+    def value(self, u: Field) -> Tensor:
+        return u.model(u.x)
+
+    def gradient(self, u: Field) -> Tensor:
+        return self.full_jet(u)[0]
+
+    def first(self, u: Field, i: int) -> Tensor:
+        return self.full_jet(u)[0][:, i]
+
+    def second(self, u: Field, i: int) -> Tensor:
+        return self.full_jet(u)[1][:, i]
+
+    def hessian_diag(self, u: Field) -> Tensor:
+        return self.full_jet(u)[1][:, u.spatial_dims]
+
+    def laplacian(self, u: Field) -> Tensor:
+        return self.hessian_diag(u).sum(dim=1)
+
+    def mixed(self, u: Field, i: int, j: int) -> Tensor:
+        """``∂²u/∂x_i∂x_j`` for ``i != j`` by reverse mode over the first derivative."""
+        xg = u.x.detach().requires_grad_(True)
+        y = u.model(xg)
+        out = []
+        for k in range(y.shape[1]):
+            (g,) = torch.autograd.grad(y[:, k].sum(), xg, create_graph=True)
+            (h,) = torch.autograd.grad(g[:, i].sum(), xg, create_graph=True)
+            out.append(h[:, j])
+        return torch.stack(out, dim=-1)

@@ -1,0 +1,23 @@
+"""Domains and samplers: boxes, box boundaries, balls, time products and DeepXDE geometries."""
+
+from sciml.geometry.samplers import (
+    BallSampler,
+    BoxBoundarySampler,
+    BoxSampler,
+    DeepXDESampler,
+    FaceSampler,
+    FixedPoints,
+    SphereSampler,
+    TimeProduct,
+)
+
+__all__ = [
+    "BallSampler",
+    "BoxBoundarySampler",
+    "BoxSampler",
+    "DeepXDESampler",
+    "FaceSampler",
+    "FixedPoints",
+    "SphereSampler",
+    "TimeProduct",
+]

@@ -1,0 +1,70 @@
+"""matplotlib figures of a solution: prediction, exact and error (1-D lines, 2-D maps, slices for d > 2)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+
+def _pyplot():
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    return plt
+
+
+def slice_grid(problem, resolution: int, dtype: torch.dtype, device: torch.device,
+               axes: tuple[int, int] = (0, 1)) -> tuple[Tensor, list[Tensor]]:
+    """Points of a 2-D grid over variables ``axes``; other variables sit at the box centre (or 0)."""
+    bounds = problem.bounds() or [(-1.0, 1.0)] * problem.dim
+    centre = torch.tensor([(lo + hi) / 2 for lo, hi in bounds], dtype=dtype, device=device)
+    lines = [torch.linspace(*bounds[a], resolution, dtype=dtype, device=device) for a in axes]
+    mesh = torch.meshgrid(*lines, indexing="ij")
+    x = centre.repeat(resolution * resolution, 1)
+    for a, m in zip(axes, mesh):
+        x[:, a] = m.reshape(-1)
+    return x, [m.cpu() for m in mesh]
+
+
+def plot_solution(problem, predict: Callable[[Tensor], Tensor], path: Path, dtype: torch.dtype,
+                  device: torch.device, resolution: int = 128) -> Path:
+    """Prediction, exact solution and pointwise error of the first output, saved to ``path``."""
+    plt = _pyplot()
+    if problem.dim == 1:
+        lo, hi = (problem.bounds() or [(-1.0, 1.0)])[0]
+        x = torch.linspace(lo, hi, 512, dtype=dtype, device=device).unsqueeze(1)
+        pred, exact = predict(x)[:, 0].cpu(), problem.exact(x)[:, 0].cpu()
+        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+        a.plot(x.cpu(), exact, label="exact")
+        a.plot(x.cpu(), pred, "--", label="prediction")
+        a.legend()
+        b.semilogy(x.cpu(), (pred - exact).abs())
+        b.set_title("|error|")
+        a.set_xlabel(b.set_xlabel(problem.variables[0]).get_text())
+    else:
+        x, (gx, gy) = slice_grid(problem, resolution, dtype, device)
+        pred = predict(x)[:, 0].reshape(resolution, resolution).cpu()
+        exact = problem.exact(x)[:, 0].reshape(resolution, resolution).cpu()
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+        panels = [("prediction", pred, "viridis"), ("exact", exact, "viridis"),
+                  ("|error|", (pred - exact).abs(), "magma")]
+        for ax, (title, values, cmap) in zip(axes, panels):
+            mesh = ax.pcolormesh(gx, gy, values, cmap=cmap, shading="auto")
+            fig.colorbar(mesh, ax=ax)
+            ax.set_title(title)
+            ax.set_xlabel(problem.variables[0])
+            ax.set_ylabel(problem.variables[1])
+            ax.set_aspect("equal" if problem.dim == 2 else "auto")
+        if problem.dim > 2:
+            fig.suptitle(f"slice through the centre, varying {problem.variables[0]}, {problem.variables[1]}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,111 @@
+"""Multilayer perceptron with input normalisation and forward Taylor-mode derivatives.
+
+:meth:`MLP.taylor` propagates a second-order jet along coordinate directions ``e_i`` through the network
+(the "forward Laplacian" / Taylor-mode idea; Li et al. 2023, Shi et al. NeurIPS 2024, Eq. 7): for a layer
+``z = W h + b`` and ``h' = σ(z)``,
+
+    z¹ = W h¹,   z² = W h²,   h'¹ = σ'(z) z¹,   h'² = σ''(z) (z¹)² + σ'(z) z²,
+
+started from ``h¹ = e_i`` and ``h² = 0``. The first layer's tangent along ``e_i`` is the ``i``-th column of
+``W₁`` (divided by the input scale), so no ``d``-sized tangent is ever formed and the cost per direction is
+that of the hidden layers only.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from sciml.errors import ConfigError, positive_int
+from sciml.models.activations import activation as lookup_activation
+
+
+def init_linear(layer: nn.Linear, scheme: str) -> None:
+    """Initialise a linear layer (``xavier_normal`` as in Glorot & Bengio 2010, or ``xavier_uniform``)."""
+    if scheme == "xavier_normal":
+        nn.init.xavier_normal_(layer.weight)
+    elif scheme == "xavier_uniform":
+        nn.init.xavier_uniform_(layer.weight)
+    elif scheme != "default":
+        raise ConfigError("init", f"unknown init {scheme!r}; options: xavier_normal, xavier_uniform, default")
+    if scheme != "default":
+        nn.init.zeros_(layer.bias)
+
+
+class MLP(nn.Module):
+    """``depth`` hidden layers of ``width`` units, ``activation`` between them, a linear output layer.
+
+    Inputs are standardised with ``(x − mean) / std`` when ``input_stats`` is given (Wang et al. 2020
+    standardise the inputs; the statistics come from the problem's domain).
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 50, depth: int = 4,
+                 activation: str = "tanh", init: str = "xavier_normal",
+                 input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True) -> None:
+        super().__init__()
+        in_dim = positive_int(in_dim, "in_dim")
+        out_dim = positive_int(out_dim, "out_dim")
+        width = positive_int(width, "width")
+        if not isinstance(depth, int) or depth < 1:
+            raise ConfigError("depth", f"must be a positive integer (number of hidden layers), got {depth!r}")
+        self.in_dim, self.out_dim, self.width, self.depth = in_dim, out_dim, width, depth
+        self.activation_name = activation
+        self.act, self.act_jet = lookup_activation(activation)
+        sizes = [in_dim] + [width] * depth + [out_dim]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        for layer in self.layers:
+            init_linear(layer, init)
+        mean = torch.zeros(in_dim)
+        std = torch.ones(in_dim)
+        if normalize and input_stats is not None:
+            mean, std = (torch.as_tensor(s, dtype=torch.float32).reshape(in_dim) for s in input_stats)
+        self.register_buffer("input_mean", mean)
+        self.register_buffer("input_scale", 1.0 / std)
+
+    def normalize(self, x: Tensor) -> Tensor:
+        return (x - self.input_mean) * self.input_scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.normalize(x)
+        for layer in self.layers[:-1]:
+            h = self.act(layer(h))
+        return self.layers[-1](h)
+
+    def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Value, first and second derivatives along coordinate directions ``dims``.
+
+        Returns ``(y, d1, d2)`` with ``y`` of shape ``(n, out)`` and ``d1[:, j] = ∂y/∂x_{dims[j]}``,
+        ``d2[:, j] = ∂²y/∂x_{dims[j]}²`` of shape ``(n, m, out)``. ``dims=None`` means every coordinate.
+        Differentiable with respect to the parameters (and to ``x``).
+        """
+        first = self.layers[0]
+        scale = self.input_scale
+        if dims is None:
+            tangent = (first.weight * scale).T  # (m = in_dim, width): column i of W₁ over std_i
+        else:
+            tangent = (first.weight[:, dims] * scale[dims]).T
+        z = first(self.normalize(x))
+        h, s1, s2 = self.act_jet(z)
+        # at the first layer the tangent does not depend on the point and the second-order term is zero
+        h1 = s1.unsqueeze(1) * tangent
+        h2 = s2.unsqueeze(1) * tangent.square()
+        for layer in self.layers[1:-1]:
+            z = layer(h)
+            z1 = h1 @ layer.weight.T
+            z2 = h2 @ layer.weight.T
+            h, s1, s2 = self.act_jet(z)
+            s1 = s1.unsqueeze(1)
+            h1, h2 = s1 * z1, s2.unsqueeze(1) * z1.square() + s1 * z2
+        last = self.layers[-1]
+        return last(h), h1 @ last.weight.T, h2 @ last.weight.T
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_dim}, out={self.out_dim}, width={self.width}, depth={self.depth}, " \
+               f"activation={self.activation_name}"
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = ["MLP", "count_parameters", "init_linear"]

@@ -1,0 +1,158 @@
+"""The problem protocol: what a PDE module declares and the trainer consumes.
+
+A :class:`Problem` names its input variables and outputs, and gives a dictionary of :class:`Term` s.
+Each term couples a sampler (where its points come from) with a residual (what must vanish there).
+The loss of a term is the mean of its squared residual. Optional: ``exact`` (closed-form solution, used for
+error metrics), ``reference`` (a fixed data set used instead), ``constrain`` (a hard-constraint wrapper
+around the network) and ``input_stats`` (for input normalisation).
+
+No module of :mod:`sciml` imports :mod:`pdes`: the catalogue in ``pdes/`` and a user's own file implement
+this protocol in exactly the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from sciml.errors import ConfigError, positive_int
+
+if TYPE_CHECKING:
+    from sciml.fields import Field
+
+
+class Sampler(Protocol):
+    """Draws ``n`` points as an ``(n, dim)`` tensor (or ``(x, data)`` with per-point data tensors).
+
+    Points are created on ``generator.device`` in ``dtype``, so sampling never leaves the device.
+    """
+
+    dim: int
+
+    def sample(self, n: int, generator: torch.Generator,
+               dtype: torch.dtype) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+        ...
+
+
+Residual = Callable[["Field"], Tensor]
+
+
+@dataclass
+class Term:
+    """One loss term: ``weight * mean(residual(u)**2)`` over ``batch_size`` points from ``sampler``."""
+
+    sampler: Sampler
+    residual: Residual
+    batch_size: int
+    weight: float = 1.0
+
+
+@dataclass
+class Reference:
+    """Points and solution values used to score a run (exact solution on a grid, or reference data)."""
+
+    x: Tensor
+    u: Tensor
+    grid_shape: tuple[int, ...] | None = None
+
+
+class Problem:
+    """Base class of a PDE problem.
+
+    Subclasses set ``variables`` (input names, e.g. ``["x", "y"]`` or ``["x0", ..., "t"]``), ``outputs``
+    (default ``["u"]``), ``bounds`` (a ``(lo, hi)`` pair per variable when the domain is a box, used for
+    input normalisation and plots) and implement :meth:`terms`.
+    """
+
+    name: str = "problem"
+    variables: list[str]
+    outputs: list[str] = ["u"]
+    time_variable: str | None = "t"
+
+    # --- geometry -------------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Number of input variables."""
+        return len(self.variables)
+
+    @property
+    def spatial_dims(self) -> list[int]:
+        """Indices of the variables that a Laplacian sums over (all but the time variable)."""
+        return [i for i, v in enumerate(self.variables) if v != self.time_variable]
+
+    def bounds(self) -> list[tuple[float, float]] | None:
+        """Box bounds of every input, when the domain has them."""
+        return None
+
+    def input_stats(self) -> tuple[Tensor, Tensor] | None:
+        """Mean and standard deviation of the inputs under uniform sampling of the bounding box."""
+        bounds = self.bounds()
+        if bounds is None:
+            return None
+        lo = torch.tensor([b[0] for b in bounds], dtype=torch.float64)
+        hi = torch.tensor([b[1] for b in bounds], dtype=torch.float64)
+        return (lo + hi) / 2, (hi - lo) / math.sqrt(12.0)
+
+    # --- the loss -------------------------------------------------------------------------------------
+    def terms(self) -> dict[str, Term]:
+        raise NotImplementedError
+
+    def constrain(self, model: nn.Module) -> nn.Module:
+        """Wrap the network to impose constraints exactly (identity unless a problem overrides it)."""
+        return model
+
+    # --- scoring --------------------------------------------------------------------------------------
+    def exact(self, x: Tensor) -> Tensor | None:
+        """Closed-form solution at ``x`` with shape ``(n, len(outputs))``, or ``None`` when unknown."""
+        return None
+
+    @property
+    def has_exact(self) -> bool:
+        probe = torch.zeros(1, self.dim, dtype=torch.float64)
+        return self.exact(probe) is not None
+
+    def reference(self, generator: torch.Generator, dtype: torch.dtype, device: torch.device,
+                  resolution: int = 100, num_points: int = 20_000) -> Reference | None:
+        """Test points and values: a grid over the box for ``dim <= 2``, random samples otherwise."""
+        if not self.has_exact:
+            return None
+        bounds = self.bounds()
+        if bounds is not None and self.dim <= 2:
+            axes = [torch.linspace(lo, hi, resolution, dtype=dtype, device=device) for lo, hi in bounds]
+            mesh = torch.meshgrid(*axes, indexing="ij")
+            x = torch.stack([m.reshape(-1) for m in mesh], dim=1)
+            shape = tuple(len(a) for a in axes)
+        else:
+            x = self.test_points(num_points, generator, dtype, device)
+            shape = None
+        with torch.no_grad():
+            u = self.exact(x)
+        assert u is not None
+        return Reference(x=x, u=u, grid_shape=shape)
+
+    def test_points(self, n: int, generator: torch.Generator, dtype: torch.dtype,
+                    device: torch.device) -> Tensor:
+        """Points at which to score the solution when no grid is used (default: the first term's law)."""
+        first = next(iter(self.terms().values()))
+        out = first.sampler.sample(n, generator, dtype)
+        return out[0] if isinstance(out, tuple) else out
+
+
+def batch_sizes(batch_size: int | dict[str, int], names: list[str]) -> dict[str, int]:
+    """Expand a single batch size or a per-term mapping into ``{term: size}``, validating each."""
+    if isinstance(batch_size, int):
+        sizes = {name: batch_size for name in names}
+    else:
+        unknown = set(batch_size) - set(names)
+        if unknown:
+            raise ConfigError("batch_size", f"unknown term(s) {sorted(unknown)}; terms are {names}")
+        sizes = dict(batch_size)
+        missing = set(names) - set(sizes)
+        if missing:
+            raise ConfigError("batch_size", f"no batch size for term(s) {sorted(missing)}")
+    return {name: positive_int(n, f"batch_size.{name}") for name, n in sizes.items()}

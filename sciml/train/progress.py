@@ -1,0 +1,29 @@
+"""A progress bar showing each term's loss, the current error and steps per second."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm.auto import tqdm
+
+
+class Progress:
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        self.bar = tqdm(total=total, disable=not enabled, dynamic_ncols=True, file=sys.stderr,
+                        mininterval=0.5, unit="step")
+        self.shown = 0
+
+    def advance(self, step: int) -> None:
+        self.bar.update(step - self.shown)
+        self.shown = step
+
+    def update(self, step: int, row: dict, steps_per_s: float) -> None:
+        post = {k.removeprefix("loss/"): f"{v:.2e}" for k, v in row.items() if k.startswith("loss/")}
+        if "rel_l2" in row:
+            post["rel_l2"] = f"{row['rel_l2']:.2e}"
+        post["steps/s"] = f"{steps_per_s:.1f}"
+        self.bar.set_postfix(post, refresh=False)
+        self.advance(step)
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,281 @@
+"""The training loop shared by every trainer (PINN, SDGD, ...).
+
+One step, as data flows (see ``DESIGN.md``)::
+
+    points = {term: sampler.sample(...)}             fresh every step, or fixed once
+    fields = Field(model, points, engine)            lazy derivatives
+    losses = {term: mean(residual(field)**2)}
+    balancer.backward(losses)                        -> p.grad
+    optimizer.step()                                 (closure for L-BFGS, residuals for Gauss-Newton)
+    callbacks: metrics row, progress bar
+
+The SDGD trainer is this loop with a stochastic engine; nothing here depends on the engine's kind.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from sciml.balancing.base import Balancer
+from sciml.engines.base import Engine
+from sciml.errors import ConfigError, positive_int
+from sciml.fields import Field, evaluate
+from sciml.optim.plan import Phase, Plan
+from sciml.problem import Problem, Reference, Term
+from sciml.train.progress import Progress
+from sciml.train.run_files import RunFiles
+
+METRICS = ("rel_l2", "max_abs")
+
+
+@dataclass
+class TrainState:
+    """What a callback sees after each step."""
+
+    step: int
+    losses: dict[str, float]
+    total: float
+    train_time: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def relative_l2(pred: Tensor, exact: Tensor) -> float:
+    return float((pred - exact).norm() / exact.norm().clamp_min(torch.finfo(exact.dtype).tiny))
+
+
+class Trainer:
+    """Physics-informed training of ``model`` on ``problem``.
+
+    Args:
+        steps: number of optimizer steps.
+        resample: draw fresh collocation points every step (``True``) or use one fixed set.
+        eval_every / log_every: steps between error evaluations / metric rows (``0`` disables).
+        metrics: ``"auto"`` (relative L2 and max error when the problem has a reference) or a list.
+        eval_resolution / eval_points: grid resolution (``dim <= 2``) or number of random test points.
+    """
+
+    def __init__(self, problem: Problem, model: nn.Module, engine: Engine, balancer: Balancer,
+                 optimizer: Callable[..., Phase | list[Phase]], steps: int = 1000, resample: bool = True,
+                 eval_every: int = 500, log_every: int = 100, metrics: str | list[str] = "auto",
+                 eval_resolution: int = 100, eval_points: int = 20_000, progress: bool = True,
+                 run_dir: str | Path | None = None, seed: int = 0,
+                 device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
+                 plot: bool = True, info: dict | None = None, callbacks: list | None = None) -> None:
+        self.steps = positive_int(steps, "trainer.steps")
+        for key, value in (("eval_every", eval_every), ("log_every", log_every)):
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"trainer.{key}", f"must be a non-negative integer, got {value!r}")
+        self.problem, self.engine, self.balancer = problem, engine, balancer
+        self.device, self.dtype = torch.device(device), dtype
+        self.model = model.to(device=self.device, dtype=dtype)
+        self.net = problem.constrain(self.model)
+        self.resample, self.eval_every, self.log_every = resample, eval_every, log_every
+        self.progress_enabled, self.plot = progress, plot
+        self.info = dict(info or {})
+        self.callbacks = list(callbacks or [])
+        self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.terms: dict[str, Term] = problem.terms()
+        self.metric_names = self._resolve_metrics(metrics)
+        self.reference: Reference | None = None
+        if self.metric_names:
+            eval_gen = torch.Generator(self.device).manual_seed(seed + 1_000_003)
+            self.reference = problem.reference(eval_gen, dtype, self.device, eval_resolution, eval_points)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        balancer.setup(list(self.terms), params, {n: t.weight for n, t in self.terms.items()})
+        balancer.to(self.device)
+        built = optimizer(model=self.model, steps=self.steps)
+        self.plan = Plan(built if isinstance(built, list) else [built])
+        engine.setup(problem, self.generator) if hasattr(engine, "setup") else None
+        self.files = RunFiles(Path(run_dir)) if run_dir is not None else None
+        self.step = 0
+        self.best: dict[str, float] = {}
+        self.last_metrics: dict[str, float] = {}
+        self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
+
+    # --- configuration checks ---------------------------------------------------------------------------
+    def _resolve_metrics(self, metrics: str | list[str]) -> list[str]:
+        has_reference = self.problem.has_exact or getattr(self.problem, "has_reference", False)
+        if metrics == "auto":
+            return list(METRICS) if has_reference else []
+        if isinstance(metrics, str):
+            metrics = [metrics]
+        metrics = list(metrics)
+        unknown = [m for m in metrics if m not in METRICS]
+        if unknown:
+            raise ConfigError("trainer.metrics", f"unknown metric(s) {unknown}; options: auto, {', '.join(METRICS)}")
+        if metrics and not has_reference:
+            raise ConfigError("trainer.metrics",
+                              f"{metrics} need an exact solution or reference data, and problem "
+                              f"'{self.problem.name}' has none; use trainer.metrics=auto or []")
+        return metrics
+
+    # --- one step ---------------------------------------------------------------------------------------
+    def sample(self) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
+        points = {}
+        for name, term in self.terms.items():
+            out = term.sampler.sample(term.batch_size, self.generator, self.dtype)
+            points[name] = out if isinstance(out, tuple) else (out, {})
+        return points
+
+    def field(self, x: Tensor, data: dict[str, Tensor] | None = None) -> Field:
+        p = self.problem
+        return Field(self.net, x, p.variables, self.engine, p.spatial_dims, p.outputs, data)
+
+    def losses(self, points: dict[str, tuple[Tensor, dict[str, Tensor]]]) -> dict[str, Tensor]:
+        out = {}
+        for name, term in self.terms.items():
+            x, data = points[name]
+            out[name] = term.residual(self.field(x, data)).square().mean()
+        return out
+
+    def residual_vector(self, points) -> Tensor:
+        """``r`` with ``Σ_i w_i mean(r_i²) = ‖r‖²``: what Gauss-Newton type optimizers linearise."""
+        parts = []
+        for (name, term), w in zip(self.terms.items(), self.balancer.weights):
+            x, data = points[name]
+            r = term.residual(self.field(x, data)).reshape(-1)
+            parts.append(r * torch.sqrt(w.to(r.dtype) / r.numel()))
+        return torch.cat(parts)
+
+    def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
+        if self.resample and not phase.needs_closure and not phase.uses_residuals:
+            return self.sample()
+        if self._fixed_points is None:
+            self._fixed_points = self.sample()
+        return self._fixed_points
+
+    def train_step(self) -> tuple[dict[str, Tensor], Tensor]:
+        phase = self.plan.at(self.step)
+        points = self.points_for(phase)
+        opt = phase.optimizer
+        record: dict[str, object] = {}
+
+        def closure() -> Tensor:
+            opt.zero_grad(set_to_none=True)
+            losses = self.losses(points)
+            total = self.balancer.backward(losses, self.step)
+            record.setdefault("losses", losses)
+            record.setdefault("total", total)
+            return total
+
+        if phase.uses_residuals:
+            opt.step(closure, residuals=lambda: self.residual_vector(points))
+        elif phase.needs_closure:
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
+        if phase.scheduler is not None:
+            phase.scheduler.step()
+        self.step += 1
+        return record["losses"], record["total"]  # type: ignore[return-value]
+
+    # --- evaluation -------------------------------------------------------------------------------------
+    def evaluate(self) -> dict[str, float]:
+        if self.reference is None:
+            return {}
+        pred = self.predict(self.reference.x)
+        exact = self.reference.u
+        out = {}
+        if "rel_l2" in self.metric_names:
+            out["rel_l2"] = relative_l2(pred, exact)
+        if "max_abs" in self.metric_names:
+            out["max_abs"] = float((pred - exact).abs().max())
+        for k, v in out.items():
+            self.best[k] = min(self.best.get(k, math.inf), v)
+        self.last_metrics = out
+        return out
+
+    def predict(self, x: Tensor) -> Tensor:
+        return evaluate(self.net, x)
+
+    # --- the loop ---------------------------------------------------------------------------------------
+    def fit(self) -> dict:
+        """Train for ``steps`` steps; returns the summary (also written to ``summary.json``).
+
+        Callbacks are objects with any of ``on_train_start(trainer)``, ``on_step_end(trainer, losses)``
+        and ``on_train_end(trainer, summary)``; ``on_step_end`` sees the step's (graph-free) losses.
+        """
+        progress = Progress(self.steps, enabled=self.progress_enabled)
+        self._notify("on_train_start")
+        train_time = 0.0
+        wall_start = time.perf_counter()
+        try:
+            while self.step < self.steps:
+                t0 = time.perf_counter()
+                losses, total = self.train_step()
+                if self.device.type == "cuda":
+                    torch.cuda.synchronize(self.device)
+                train_time += time.perf_counter() - t0
+                self._notify("on_step_end", losses)
+                last = self.step == self.steps
+                metrics = {}
+                if self.eval_every and (self.step % self.eval_every == 0 or last):
+                    metrics = self.evaluate()
+                elif last:
+                    metrics = self.evaluate()
+                if (self.log_every and self.step % self.log_every == 0) or last or metrics:
+                    row = self.metrics_row(losses, total, train_time, time.perf_counter() - wall_start)
+                    row.update(metrics)
+                    if self.files:
+                        self.files.log(row)
+                    progress.update(self.step, row, self.step / max(train_time, 1e-12))
+                    if not math.isfinite(row["loss"]):
+                        raise FloatingPointError(f"loss became {row['loss']} at step {self.step}")
+                else:
+                    progress.advance(self.step)
+        finally:
+            progress.close()
+        return self.finish(train_time, time.perf_counter() - wall_start)
+
+    def _notify(self, event: str, *args) -> None:
+        for callback in self.callbacks:
+            method = getattr(callback, event, None)
+            if method is not None:
+                method(self, *args)
+
+    def metrics_row(self, losses: dict[str, Tensor], total: Tensor, train_time: float, wall: float) -> dict:
+        row: dict[str, float | int] = {"step": self.step, "train_s": round(train_time, 4), "wall_s": round(wall, 4),
+                                       "loss": float(total)}
+        for name, value in losses.items():
+            row[f"loss/{name}"] = float(value.detach())
+        for name, w in self.balancer.weight_dict().items():
+            row[f"weight/{name}"] = w
+        row["lr"] = self.plan.at(max(self.step - 1, 0)).lr()
+        return row
+
+    def finish(self, train_time: float, wall: float) -> dict:
+        summary = {
+            **self.info,
+            "pde": self.problem.name,
+            "steps": self.step,
+            "wall_s": round(wall, 3),
+            "train_s": round(train_time, 3),
+            "steps_per_s": round(self.step / max(train_time, 1e-12), 3),
+            "device": str(self.device),
+            "dtype": str(self.dtype).replace("torch.", ""),
+            "num_params": sum(p.numel() for p in self.model.parameters()),
+        }
+        summary.update({k: v for k, v in self.last_metrics.items()})
+        summary.update({f"best_{k}": v for k, v in self.best.items()})
+        if self.files:
+            self.files.save_checkpoint(self.checkpoint())
+            self.files.write_summary(summary)
+            if self.plot and self.reference is not None:
+                from sciml.io.plots import plot_solution  # noqa: PLC0415 (matplotlib only when plotting)
+
+                plot_solution(self.problem, self.predict, self.files.dir / "prediction.png", self.dtype,
+                              self.device)
+        self._notify("on_train_end", summary)
+        return summary
+
+    def checkpoint(self) -> dict:
+        return {"step": self.step, "model": self.model.state_dict(), "optimizer": self.plan.state_dict(),
+                "balancer": self.balancer.state_dict(), "best": self.best}

@@ -1,0 +1,11 @@
+"""Test-wide settings: DeepXDE's backend, cache directories off the home folder, deterministic threads."""
+
+import os
+import tempfile
+
+_CACHE = tempfile.mkdtemp(prefix="sciml-test-")
+os.environ.setdefault("DDE_BACKEND", "pytorch")
+os.environ.setdefault("MPLCONFIGDIR", os.path.join(_CACHE, "mpl"))
+os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(_CACHE, "inductor"))
+os.environ.setdefault("MESA_SHADER_CACHE_DIR", os.path.join(_CACHE, "mesa"))
+os.environ.setdefault("MPLBACKEND", "Agg")
