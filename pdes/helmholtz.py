@@ -22,7 +22,7 @@ class Helmholtz(DirichletBoxProblem):
 
     def __init__(self, a1: float = 1.0, a2: float = 4.0, k: float = 1.0,
                  batch_size: int | dict[str, int] | None = None, per_face: bool = True) -> None:
-        super().__init__(2, -1.0, 1.0, batch_size or {"pde": 128, "bc": 512}, per_face=per_face)
+        super().__init__(2, -1.0, 1.0, {"pde": 128, "bc": 512} if batch_size is None else batch_size, per_face=per_face)
         self.a1, self.a2, self.k = float(a1), float(a2), float(k)
 
     def exact(self, x: Tensor) -> Tensor:

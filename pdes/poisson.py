@@ -26,7 +26,7 @@ class Poisson(DirichletBoxProblem):
                  batch_size: int | dict[str, int] | None = None) -> None:
         if solution not in SOLUTIONS:
             raise ConfigError("solution", f"unknown solution {solution!r}; options: {', '.join(SOLUTIONS)}")
-        super().__init__(dim, lo, hi, batch_size or {"pde": 1000, "bc": 200})
+        super().__init__(dim, lo, hi, {"pde": 1000, "bc": 200} if batch_size is None else batch_size)
         self.solution = solution
 
     def exact(self, x: Tensor) -> Tensor:

@@ -111,6 +111,10 @@ class Problem:
         """Closed-form solution at ``x`` with shape ``(n, len(outputs))``, or ``None`` when unknown."""
         return None
 
+    def score_values(self, u: Tensor) -> Tensor:
+        """What the error metrics compare, from model outputs ``(n, k)`` (default: the outputs; NLS: ``|h|``)."""
+        return u
+
     @property
     def has_exact(self) -> bool:
         probe = torch.zeros(1, self.dim, dtype=torch.float64)
@@ -133,6 +137,7 @@ class Problem:
         with torch.no_grad():
             u = self.exact(x)
         assert u is not None
+        u = self.score_values(u)
         return Reference(x=x, u=u, grid_shape=shape)
 
     def test_points(self, n: int, generator: torch.Generator, dtype: torch.dtype,

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sciml.errors import ConfigError
 
@@ -24,8 +24,8 @@ def _root_cause(error: BaseException) -> BaseException:
 
 def build(group: str, node: DictConfig, **kwargs: Any) -> Any:
     """``instantiate(node, **kwargs)``; errors in the user's values come back naming ``group.key``."""
-    if "_target_" not in node:
-        raise ConfigError(group, "has no _target_ (choose an option of the group or set _target_)")
+    if "_target_" not in node or OmegaConf.is_missing(node, "_target_"):
+        raise ConfigError(f"{group}._target_", "is not set (choose an option of the group or set _target_)")
     try:
         return instantiate(node, **kwargs)
     except InstantiationException as error:

@@ -17,12 +17,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from sciml.cli.build import build, resolve_device, resolve_dtype, user_import_path
 from sciml.errors import ConfigError, require
+from sciml.train import Trainer
 
 CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "configs")
 
 
-def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str]) -> dict:
-    """Build every part from ``cfg`` and train; returns the summary."""
+def prepare(cfg: DictConfig, run_dir: Path | None, choices: dict[str, str]) -> Trainer:
+    """Build every part from ``cfg`` (validating it) and return the ready trainer."""
     user_import_path()
     require(isinstance(cfg.seed, int), "seed", f"must be an integer, got {cfg.seed!r}")
     device = resolve_device(str(cfg.device))
@@ -37,10 +38,18 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str]) -> dict:
     info = {group: choices.get(group, "custom") for group in ("trainer", "engine", "balancer", "optimizer")}
     info["model"] = choices.get("model", "custom")
     callbacks = [build(f"callbacks.{name}", node) for name, node in (cfg.get("callbacks") or {}).items()]
-    trainer = build("trainer", cfg.trainer)
-    trainer = trainer(problem=problem, model=model, engine=engine, balancer=balancer, optimizer=optimizer,
-                      run_dir=run_dir, seed=int(cfg.seed), device=device, dtype=dtype, info=info,
-                      callbacks=callbacks)
+    make_trainer = build("trainer", cfg.trainer)
+    try:
+        return make_trainer(problem=problem, model=model, engine=engine, balancer=balancer,
+                            optimizer=optimizer, run_dir=run_dir, seed=int(cfg.seed), device=device,
+                            dtype=dtype, info=info, callbacks=callbacks)
+    except TypeError as error:  # an unknown trainer option
+        raise ConfigError("trainer", str(error)) from None
+
+
+def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str]) -> dict:
+    """Build every part from ``cfg`` and train; returns the summary."""
+    trainer = prepare(cfg, run_dir, choices)
     print(f"run directory: {run_dir}", flush=True)
     summary = trainer.fit()
     shown = {k: summary[k] for k in ("rel_l2", "best_rel_l2", "steps_per_s", "wall_s") if k in summary}

@@ -87,7 +87,9 @@ def chain(model: nn.Module, steps: int, phases: Sequence[Callable[..., Phase]],
         raise ConfigError("switch", f"needs {len(phases) - 1} switch point(s) for {len(phases)} phases")
     starts = [0]
     for s in switch:
-        start = int(round(s * steps)) if isinstance(s, float) and 0 < s < 1 else int(s)
+        if isinstance(s, float) and not 0 < s < 1:
+            raise ConfigError("switch", f"a fractional switch point must lie in (0, 1), got {s}")
+        start = int(round(s * steps)) if isinstance(s, float) else int(s)
         if not starts[-1] < start <= steps:
             raise ConfigError("switch", f"switch points must increase within (0, {steps}], got {list(switch)}")
         starts.append(start)

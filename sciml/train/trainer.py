@@ -88,9 +88,17 @@ class Trainer:
             eval_gen = torch.Generator(self.device).manual_seed(seed + 1_000_003)
             self.reference = problem.reference(eval_gen, dtype, self.device, eval_resolution, eval_points)
         params = [p for p in self.model.parameters() if p.requires_grad]
-        balancer.setup(list(self.terms), params, {n: t.weight for n, t in self.terms.items()})
+        try:
+            balancer.setup(list(self.terms), params, {n: t.weight for n, t in self.terms.items()})
+        except ConfigError as error:
+            raise error.prefixed("balancer") from None
         balancer.to(self.device)
-        built = optimizer(model=self.model, steps=self.steps)
+        try:
+            built = optimizer(model=self.model, steps=self.steps)
+        except ConfigError as error:
+            raise error.prefixed("optimizer") from None
+        except TypeError as error:  # an option the optimizer does not take
+            raise ConfigError("optimizer", str(error)) from None
         self.plan = Plan(built if isinstance(built, list) else [built])
         engine.setup(problem, self.generator) if hasattr(engine, "setup") else None
         self.files = RunFiles(Path(run_dir)) if run_dir is not None else None
@@ -181,7 +189,7 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         if self.reference is None:
             return {}
-        pred = self.predict(self.reference.x)
+        pred = self.problem.score_values(self.predict(self.reference.x))
         exact = self.reference.u
         out = {}
         if "rel_l2" in self.metric_names:

@@ -1,0 +1,79 @@
+"""Short training runs reduce the error; seeds make runs reproducible; optimizer plans switch phases."""
+
+from functools import partial
+
+import torch
+
+from pdes.poisson import Poisson
+from sciml import optim
+from sciml.balancing import FixedWeights
+from sciml.engines import Engine
+from sciml.models import MLP
+from sciml.train import Trainer
+
+
+def make_trainer(optimizer, steps=300, seed=0, dtype=torch.float32, **kwargs):
+    torch.manual_seed(seed)
+    problem = Poisson(dim=2, batch_size={"pde": 256, "bc": 128})
+    model = MLP(2, 1, width=20, depth=2, input_stats=problem.input_stats())
+    return Trainer(problem, model, Engine(), FixedWeights({"bc": 10.0}), optimizer, steps=steps, seed=seed,
+                   eval_every=0, log_every=0, progress=False, dtype=dtype, eval_resolution=30, **kwargs)
+
+
+def test_short_adam_run_reduces_error():
+    trainer = make_trainer(partial(optim.adam, lr=5e-3), steps=400)
+    before = trainer.evaluate()["rel_l2"]
+    summary = trainer.fit()
+    assert summary["rel_l2"] < 0.3 * before
+    assert summary["best_rel_l2"] <= summary["rel_l2"]
+    assert summary["steps"] == 400 and summary["steps_per_s"] > 0
+
+
+def test_same_seed_same_parameters():
+    runs = []
+    for _ in range(2):
+        trainer = make_trainer(partial(optim.adam, lr=1e-3), steps=20, seed=3)
+        trainer.fit()
+        runs.append(torch.cat([p.detach().flatten() for p in trainer.model.parameters()]))
+    assert torch.equal(runs[0], runs[1])
+    other = make_trainer(partial(optim.adam, lr=1e-3), steps=20, seed=4)
+    other.fit()
+    assert not torch.equal(runs[0], torch.cat([p.detach().flatten() for p in other.model.parameters()]))
+
+
+def test_adam_then_lbfgs_switches_and_improves():
+    plan = partial(optim.chain, phases=[partial(optim.adam, lr=5e-3), partial(optim.lbfgs)], switch=[0.5])
+    trainer = make_trainer(plan, steps=200, dtype=torch.float64)
+    assert [p.name for p in trainer.plan.phases] == ["adam", "lbfgs"]
+    assert trainer.plan.at(99).name == "adam" and trainer.plan.at(100).name == "lbfgs"
+    trainer.steps = 100
+    trainer.fit()
+    after_adam = trainer.evaluate()["rel_l2"]
+    trainer.steps = 200
+    trainer.fit()
+    assert trainer.evaluate()["rel_l2"] < 0.5 * after_adam
+
+
+def test_fixed_points_when_not_resampling():
+    trainer = make_trainer(partial(optim.adam), steps=5, resample=False)
+    phase = trainer.plan.at(0)
+    a = trainer.points_for(phase)["pde"][0]
+    b = trainer.points_for(phase)["pde"][0]
+    assert a is b
+    fresh = make_trainer(partial(optim.adam), steps=5, resample=True)
+    assert not torch.equal(fresh.points_for(phase)["pde"][0], fresh.points_for(phase)["pde"][0])
+
+
+def test_schedules():
+    model = MLP(2, 1, width=4, depth=1)
+    phase = optim.adam(model, steps=100, lr=1.0, schedule="exponential", decay_rate=0.5, decay_steps=10)
+    for _ in range(20):
+        phase.optimizer.step()
+        phase.scheduler.step()
+    assert abs(phase.lr() - 0.25) < 1e-12
+    phase = optim.adam(model, steps=100, lr=1.0, schedule="linear")
+    for _ in range(75):
+        phase.optimizer.step()
+        phase.scheduler.step()
+    assert abs(phase.lr() - 0.25) < 1e-12
+    assert isinstance(optim.adam(model, steps=1, decoupled=True).optimizer, torch.optim.AdamW)
