@@ -8,7 +8,8 @@
 
 started from ``h¹ = e_i`` and ``h² = 0``. The first layer's tangent along ``e_i`` is the ``i``-th column of
 ``W₁`` (divided by the input scale), so no ``d``-sized tangent is ever formed and the cost per direction is
-that of the hidden layers only.
+that of the hidden layers only. ``dims`` may also be a float ``(m, d)`` matrix of arbitrary directions ``v``
+(first-layer tangent ``W₁ v``), which is what Hutchinson trace estimation needs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
 from sciml.models.activations import activation as lookup_activation
+from sciml.models.wide import input_layer_jet, linear
 
 
 def init_linear(layer: nn.Linear, scheme: str) -> None:
@@ -62,12 +64,19 @@ class MLP(nn.Module):
         self.register_buffer("input_mean", mean)
         self.register_buffer("input_scale", 1.0 / std)
 
+    @property
+    def scaled_input(self) -> bool:
+        """Whether inputs are standardised (identity statistics skip two ``d``-wide passes)."""
+        return not bool((self.input_mean == 0).all() and (self.input_scale == 1).all())
+
     def normalize(self, x: Tensor) -> Tensor:
-        return (x - self.input_mean) * self.input_scale
+        return (x - self.input_mean) * self.input_scale if self.scaled_input else x
 
     def forward(self, x: Tensor) -> Tensor:
         h = self.normalize(x)
-        for layer in self.layers[:-1]:
+        first = self.layers[0]
+        h = self.act(first(h) if torch.is_grad_enabled() else linear(h, first.weight, first.bias))
+        for layer in self.layers[1:-1]:
             h = self.act(layer(h))
         return self.layers[-1](h)
 
@@ -75,16 +84,14 @@ class MLP(nn.Module):
         """Value, first and second derivatives along coordinate directions ``dims``.
 
         Returns ``(y, d1, d2)`` with ``y`` of shape ``(n, out)`` and ``d1[:, j] = ∂y/∂x_{dims[j]}``,
-        ``d2[:, j] = ∂²y/∂x_{dims[j]}²`` of shape ``(n, m, out)``. ``dims=None`` means every coordinate.
+        ``d2[:, j] = ∂²y/∂x_{dims[j]}²`` of shape ``(n, m, out)``. ``dims=None`` means every coordinate; a
+        float ``(m, in_dim)`` tensor gives derivatives along its rows instead.
         Differentiable with respect to the parameters (and to ``x``).
         """
         first = self.layers[0]
-        scale = self.input_scale
-        if dims is None:
-            tangent = (first.weight * scale).T  # (m = in_dim, width): column i of W₁ over std_i
-        else:
-            tangent = (first.weight[:, dims] * scale[dims]).T
-        z = first(self.normalize(x))
+        scale = self.input_scale if self.scaled_input else None
+        # tangent (m, width): column i of W₁ over std_i, gathered without d-sized work (sciml/models/wide.py)
+        z, tangent = input_layer_jet(self.normalize(x), first.weight, first.bias, scale, dims)
         h, s1, s2 = self.act_jet(z)
         # at the first layer the tangent does not depend on the point and the second-order term is zero
         h1 = s1.unsqueeze(1) * tangent
