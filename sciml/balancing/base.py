@@ -37,3 +37,29 @@ class Balancer(nn.Module):
 
     def backward(self, losses: dict[str, Tensor], step: int) -> Tensor:
         raise NotImplementedError
+
+    # --- helpers for strategies that look at each term's gradient -------------------------------------
+    def term_gradients(self, losses: dict[str, Tensor]) -> list[list[Tensor]]:
+        """``∇_θ L_i`` for every term (in ``names`` order), one tensor per parameter (zeros if unused)."""
+        grads = []
+        for name in self.names:
+            parts = torch.autograd.grad(losses[name], self.params, retain_graph=True, allow_unused=True)
+            grads.append([torch.zeros_like(p) if g is None else g for p, g in zip(self.params, parts)])
+        return grads
+
+    def flat_gradients(self, losses: dict[str, Tensor]) -> Tensor:
+        """The term gradients as the rows of a ``(terms, parameters)`` matrix."""
+        return torch.stack([torch.cat([g.reshape(-1) for g in grads]) for grads in self.term_gradients(losses)])
+
+    def assign_weighted(self, grads: list[list[Tensor]]) -> None:
+        """``p.grad = Σ_i w_i ∇L_i`` from per-term gradients already at hand (no second backward)."""
+        for j, p in enumerate(self.params):
+            p.grad = sum(w.to(p.dtype) * g[j] for w, g in zip(self.weights, grads))
+
+    def assign(self, flat: Tensor) -> None:
+        """Write a flat gradient vector into ``p.grad`` of the bound parameters."""
+        offset = 0
+        for p in self.params:
+            n = p.numel()
+            p.grad = flat[offset:offset + n].view_as(p).to(p.dtype).clone()
+            offset += n

@@ -1,0 +1,71 @@
+"""The modified MLP of Wang, Teng & Perdikaris 2020 (arXiv 2001.04536, Sec. 3.3, Eq. 3.9–3.13).
+
+Two encoders ``U = φ(X W_U + b_U)`` and ``V = φ(X W_V + b_V)`` gate every hidden layer:
+
+    H₁ = φ(X W¹ + b¹),   Z_k = φ(H_k W^k + b^k),   H_{k+1} = (1 − Z_k) ⊙ U + Z_k ⊙ V,   f = H_L W + b.
+
+:meth:`ModifiedMLP.taylor` propagates a second-order jet along coordinate directions, like
+:meth:`sciml.models.MLP.taylor`. With ``H = U + Z ⊙ (V − U)`` and jets ``(·, ·¹, ·²)``:
+
+    H¹ = U¹ + Z¹ (V − U) + Z (V¹ − U¹),
+    H² = U² + Z² (V − U) + 2 Z¹ (V¹ − U¹) + Z (V² − U²).
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from sciml.models.mlp import MLP, init_linear
+
+
+class ModifiedMLP(MLP):
+    """``depth`` hidden layers of ``width`` units (``H₁ … H_depth``), gated by the two input encoders."""
+
+    def __init__(self, in_dim: int, out_dim: int, width: int = 50, depth: int = 4,
+                 activation: str = "tanh", init: str = "xavier_normal",
+                 input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True) -> None:
+        super().__init__(in_dim, out_dim, width, depth, activation, init, input_stats, normalize)
+        self.encoder_u = nn.Linear(self.in_dim, self.width)
+        self.encoder_v = nn.Linear(self.in_dim, self.width)
+        for layer in (self.encoder_u, self.encoder_v):
+            init_linear(layer, init)
+
+    def forward(self, x: Tensor) -> Tensor:
+        xn = self.normalize(x)
+        u, v = self.act(self.encoder_u(xn)), self.act(self.encoder_v(xn))
+        h = self.act(self.layers[0](xn))
+        for layer in self.layers[1:-1]:
+            z = self.act(layer(h))
+            h = u + z * (v - u)
+        return self.layers[-1](h)
+
+    def _input_jet(self, layer: nn.Linear, xn: Tensor, dims: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Jet of ``φ(x̂ W + b)`` along ``e_i``: the tangent of the affine map is column ``i`` of ``W``."""
+        weight = layer.weight * self.input_scale
+        tangent = (weight if dims is None else weight[:, dims]).T  # (m, width)
+        h, s1, s2 = self.act_jet(layer(xn))
+        return h, s1.unsqueeze(1) * tangent, s2.unsqueeze(1) * tangent.square()
+
+    def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Value, first and second derivatives along ``dims`` (same contract as :meth:`MLP.taylor`)."""
+        xn = self.normalize(x)
+        u, u1, u2 = self._input_jet(self.encoder_u, xn, dims)
+        v, v1, v2 = self._input_jet(self.encoder_v, xn, dims)
+        gap, gap1, gap2 = v - u, v1 - u1, v2 - u2
+        h, h1, h2 = self._input_jet(self.layers[0], xn, dims)
+        for layer in self.layers[1:-1]:
+            z = layer(h)
+            z1 = h1 @ layer.weight.T
+            z2 = h2 @ layer.weight.T
+            g, s1, s2 = self.act_jet(z)
+            s1 = s1.unsqueeze(1)
+            g1, g2 = s1 * z1, s2.unsqueeze(1) * z1.square() + s1 * z2
+            gb = g.unsqueeze(1)
+            h = u + g * gap
+            h1 = u1 + g1 * gap.unsqueeze(1) + gb * gap1
+            h2 = u2 + g2 * gap.unsqueeze(1) + 2 * g1 * gap1 + gb * gap2
+        last = self.layers[-1]
+        return last(h), h1 @ last.weight.T, h2 @ last.weight.T
+
+
+__all__ = ["ModifiedMLP"]
