@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 
-def _pyplot():
+def pyplot():
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib  # noqa: PLC0415
 
@@ -33,35 +33,48 @@ def slice_grid(problem, resolution: int, dtype: torch.dtype, device: torch.devic
     return x, [m.cpu() for m in mesh]
 
 
+def _exact(problem, x: Tensor) -> Tensor | None:
+    exact = problem.exact(x)
+    return None if exact is None else exact[:, 0].cpu()
+
+
 def plot_solution(problem, predict: Callable[[Tensor], Tensor], path: Path, dtype: torch.dtype,
                   device: torch.device, resolution: int = 128) -> Path:
-    """Prediction, exact solution and pointwise error of the first output, saved to ``path``."""
-    plt = _pyplot()
+    """Prediction, exact solution and pointwise error of the first output (the prediction alone when
+    the problem has no closed-form solution), saved to ``path``."""
+    plt = pyplot()
     if problem.dim == 1:
         lo, hi = (problem.bounds() or [(-1.0, 1.0)])[0]
         x = torch.linspace(lo, hi, 512, dtype=dtype, device=device).unsqueeze(1)
-        pred, exact = predict(x)[:, 0].cpu(), problem.exact(x)[:, 0].cpu()
-        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
-        a.plot(x.cpu(), exact, label="exact")
+        pred, exact = predict(x)[:, 0].cpu(), _exact(problem, x)
+        fig, axes = plt.subplots(1, 1 if exact is None else 2, figsize=(9, 3.5), squeeze=False)
+        a = axes[0, 0]
+        if exact is not None:
+            a.plot(x.cpu(), exact, label="exact")
+            axes[0, 1].semilogy(x.cpu(), (pred - exact).abs())
+            axes[0, 1].set_title("|error|")
+            axes[0, 1].set_xlabel(problem.variables[0])
         a.plot(x.cpu(), pred, "--", label="prediction")
         a.legend()
-        b.semilogy(x.cpu(), (pred - exact).abs())
-        b.set_title("|error|")
-        a.set_xlabel(b.set_xlabel(problem.variables[0]).get_text())
+        a.set_xlabel(problem.variables[0])
     else:
         x, (gx, gy) = slice_grid(problem, resolution, dtype, device)
         pred = predict(x)[:, 0].reshape(resolution, resolution).cpu()
-        exact = problem.exact(x)[:, 0].reshape(resolution, resolution).cpu()
-        fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-        panels = [("prediction", pred, "viridis"), ("exact", exact, "viridis"),
-                  ("|error|", (pred - exact).abs(), "magma")]
+        exact = _exact(problem, x)
+        panels = [("prediction", pred, "viridis")]
+        if exact is not None:
+            exact = exact.reshape(resolution, resolution)
+            panels += [("exact", exact, "viridis"), ("|error|", (pred - exact).abs(), "magma")]
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.7 * len(panels), 4), squeeze=False)
+        axes = axes[0]
         for ax, (title, values, cmap) in zip(axes, panels):
             mesh = ax.pcolormesh(gx, gy, values, cmap=cmap, shading="auto")
             fig.colorbar(mesh, ax=ax)
             ax.set_title(title)
             ax.set_xlabel(problem.variables[0])
             ax.set_ylabel(problem.variables[1])
-            ax.set_aspect("equal" if problem.dim == 2 else "auto")
+            steady_plane = problem.dim == 2 and problem.time_variable not in problem.variables
+            ax.set_aspect("equal" if steady_plane else "auto")
         if problem.dim > 2:
             fig.suptitle(f"slice through the centre, varying {problem.variables[0]}, {problem.variables[1]}")
     fig.tight_layout()
