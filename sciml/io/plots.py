@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -21,7 +22,7 @@ def pyplot():
 
 
 def slice_grid(problem, resolution: int, dtype: torch.dtype, device: torch.device,
-               axes: tuple[int, int] = (0, 1)) -> tuple[Tensor, list[Tensor]]:
+               axes: tuple[int, int] = (0, 1)) -> tuple[Tensor, list[np.ndarray]]:
     """Points of a 2-D grid over variables ``axes``; other variables sit at the box centre (or 0)."""
     bounds = problem.bounds() or [(-1.0, 1.0)] * problem.dim
     centre = torch.tensor([(lo + hi) / 2 for lo, hi in bounds], dtype=dtype, device=device)
@@ -30,12 +31,12 @@ def slice_grid(problem, resolution: int, dtype: torch.dtype, device: torch.devic
     x = centre.repeat(resolution * resolution, 1)
     for a, m in zip(axes, mesh):
         x[:, a] = m.reshape(-1)
-    return x, [m.cpu() for m in mesh]
+    return x, [m.cpu().numpy() for m in mesh]
 
 
-def _exact(problem, x: Tensor) -> Tensor | None:
+def _exact(problem, x: Tensor) -> np.ndarray | None:
     exact = problem.exact(x)
-    return None if exact is None else exact[:, 0].cpu()
+    return None if exact is None else exact[:, 0].cpu().numpy()
 
 
 def plot_solution(problem, predict: Callable[[Tensor], Tensor], path: Path, dtype: torch.dtype,
@@ -46,25 +47,25 @@ def plot_solution(problem, predict: Callable[[Tensor], Tensor], path: Path, dtyp
     if problem.dim == 1:
         lo, hi = (problem.bounds() or [(-1.0, 1.0)])[0]
         x = torch.linspace(lo, hi, 512, dtype=dtype, device=device).unsqueeze(1)
-        pred, exact = predict(x)[:, 0].cpu(), _exact(problem, x)
+        pred, exact, x = predict(x)[:, 0].cpu().numpy(), _exact(problem, x), x.cpu().numpy()
         fig, axes = plt.subplots(1, 1 if exact is None else 2, figsize=(9, 3.5), squeeze=False)
         a = axes[0, 0]
         if exact is not None:
-            a.plot(x.cpu(), exact, label="exact")
-            axes[0, 1].semilogy(x.cpu(), (pred - exact).abs())
+            a.plot(x, exact, label="exact")
+            axes[0, 1].semilogy(x, np.abs(pred - exact))
             axes[0, 1].set_title("|error|")
             axes[0, 1].set_xlabel(problem.variables[0])
-        a.plot(x.cpu(), pred, "--", label="prediction")
+        a.plot(x, pred, "--", label="prediction")
         a.legend()
         a.set_xlabel(problem.variables[0])
     else:
         x, (gx, gy) = slice_grid(problem, resolution, dtype, device)
-        pred = predict(x)[:, 0].reshape(resolution, resolution).cpu()
+        pred = predict(x)[:, 0].reshape(resolution, resolution).cpu().numpy()
         exact = _exact(problem, x)
         panels = [("prediction", pred, "viridis")]
         if exact is not None:
             exact = exact.reshape(resolution, resolution)
-            panels += [("exact", exact, "viridis"), ("|error|", (pred - exact).abs(), "magma")]
+            panels += [("exact", exact, "viridis"), ("|error|", np.abs(pred - exact), "magma")]
         fig, axes = plt.subplots(1, len(panels), figsize=(4.7 * len(panels), 4), squeeze=False)
         axes = axes[0]
         for ax, (title, values, cmap) in zip(axes, panels):
