@@ -13,8 +13,10 @@ from omegaconf import OmegaConf
 
 from sciml.cli import export as export_cli
 from sciml.cli.train import CONFIG_DIR, run
+from sciml.errors import ConfigError
 from sciml.geometry import BoxBoundarySampler, BoxSampler, TimeProduct
 from sciml.io.history import history_figures
+from sciml.io.outputs import RunOutputs
 from sciml.io.plots import plot_solution
 from sciml.problem import Problem, Term
 
@@ -80,9 +82,12 @@ def test_solution_plot_without_an_exact_solution(tmp_path):
     assert path.stat().st_size > 1000
 
 
-def train(run_dir, *overrides):
+HEAT = ("pde=custom", f"pde._target_={__name__}.Heat1D")
+
+
+def train(run_dir, *overrides, pde=HEAT):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=["pde=custom", f"pde._target_={__name__}.Heat1D", "optimizer=adam",
+        cfg = compose("config", overrides=[*pde, "optimizer=adam",
                                            "trainer.steps=20", "trainer.eval_every=10", "trainer.log_every=5",
                                            "trainer.progress=false", "trainer.eval_resolution=16", "model.width=8",
                                            "model.depth=2", "device=cpu", "callbacks.outputs.resolution=9",
@@ -162,3 +167,12 @@ def test_a_failed_render_does_not_stop_the_run(tmp_path, capsys):
     assert summary["steps"] == 5 and (tmp_path / "run" / "summary.json").is_file()
     assert "warning: renders skipped: rendering did not finish" in capsys.readouterr().err
     assert "Renders: rendering did not finish" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_bad_export_settings_fail_before_training(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        train(tmp_path / "run", "callbacks.outputs.slices=[{axes: [x0, x9]}]", pde=("pde=poisson", "pde.dim=4"))
+    assert info.value.key == "callbacks.outputs.slices[0].axes" and "x9" in info.value.message
+    assert not (tmp_path / "run" / "metrics.jsonl").read_text()
+    with pytest.raises(ConfigError, match="time_steps"):
+        RunOutputs(time_steps=0)

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import torch
 
+from sciml.errors import ConfigError, positive_int
 from sciml.io.export import ExportSettings, Predict, export_solution
+from sciml.io.grids import layout
 from sciml.io.history import plot_history, read_rows
 from sciml.io.render import RenderResult, render_fields
 from sciml.io.report import FIELDS_DIR, HISTORY_DIR, RENDERS_DIR, write_report
@@ -57,10 +59,24 @@ class RunOutputs:
     def __init__(self, export: bool = True, plots: bool = True, render: bool = False, report: bool = True,
                  resolution: int | None = None, time_steps: int = 51, slices: Sequence[dict] | None = None,
                  render_timeout: float = 300.0) -> None:
+        if resolution is not None and positive_int(resolution, "resolution") < 2:
+            raise ConfigError("resolution", f"must be at least 2, got {resolution}")
         self.export, self.plots, self.render, self.report = export, plots, render, report
-        self.settings = ExportSettings(resolution, time_steps, slices)
+        self.settings = ExportSettings(resolution, positive_int(time_steps, "time_steps"), slices)
         self.render_timeout = render_timeout
         self.result: RenderResult | None = None
+
+    def on_train_start(self, trainer) -> None:
+        """Check the export layout against the problem before training, not after it."""
+        if not self.export:
+            return
+        problem = trainer.problem
+        tvar = problem.time_variable if problem.time_variable in problem.variables else None
+        try:
+            layout(problem.variables, tvar, problem.bounds() or [(0.0, 1.0)] * problem.dim,
+                   self.settings.resolution, self.settings.time_steps, self.settings.slices)
+        except ConfigError as error:
+            raise (error if error.key.startswith("pde") else error.prefixed("callbacks.outputs")) from None
 
     def on_train_end(self, trainer, summary: dict) -> None:
         if trainer.files is None:
