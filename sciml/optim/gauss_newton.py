@@ -1,0 +1,184 @@
+"""Gauss-Newton steps on the residual vector: Gradient-Normalized Smoothness and energy natural gradient.
+
+Both linearise the residual ``r(θ)`` of the loss ``L = ‖r‖²`` (the trainer's weighted residual vector,
+``Trainer.residual_vector``): with ``J = ∂r/∂θ``, ``∇L = 2Jᵀr`` and the Gauss-Newton Hessian is ``2JᵀJ``.
+
+- :class:`GNS` (Semenov, Jaggi & Doikov 2025, arXiv 2506.13710, Algorithm 1 with ``H = 2JᵀJ``):
+  ``λ = ‖∇L‖/γ``, ``θ⁺ = θ − (2JᵀJ + λI)⁻¹∇L``; accept if ``L(θ) − L(θ⁺) ≥ ‖∇L(θ⁺)‖²/(8λ)`` and then
+  ``γ ← 2γ``, else ``γ ← γ/2`` and retry: Levenberg-Marquardt with damping proportional to ``‖∇L‖``.
+- :class:`EnergyNaturalGradient` (Müller & Zeinhofer 2023, "Achieving high accuracy with PINNs via
+  energy natural gradients", Eq. 3.3 and Sec. 3.2): for a linear PDE, ``JᵀJ`` is the Gram matrix of the
+  energy inner product; ``θ⁺ = θ − η (JᵀJ)⁺ Jᵀr`` with ``η`` chosen on the grid ``{2⁻ᵏ}`` by loss.
+
+The linear systems are solved in the smaller of the two spaces (``N`` residuals or ``P`` parameters):
+``(JᵀJ + μI)⁻¹Jᵀr = Jᵀ(JJᵀ + μI)⁻¹r``. ``J`` comes from one batched backward pass per chunk of
+residuals (``torch.autograd.grad(..., is_grads_batched=True)``), so the cost is ``N`` backward passes;
+these methods suit small networks and fixed point sets (which the trainer uses for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+
+def residual_jacobian(r: Tensor, params: list[Tensor], chunk: int = 256) -> Tensor:
+    """``J = ∂r/∂θ`` as an ``(N, P)`` matrix (parameters flattened in order)."""
+    n = r.numel()
+    flat = r.reshape(-1)
+    blocks = []
+    for start in range(0, n, chunk):
+        rows = min(chunk, n - start)
+        seed = torch.zeros(rows, n, dtype=r.dtype, device=r.device)
+        seed[:, start:start + rows].fill_diagonal_(1.0)
+        grads = torch.autograd.grad(flat, params, grad_outputs=seed, is_grads_batched=True,
+                                    retain_graph=True, allow_unused=True)
+        blocks.append(torch.cat([(g if g is not None else torch.zeros(rows, *p.shape, dtype=r.dtype,
+                                                                      device=r.device)).reshape(rows, -1)
+                                 for g, p in zip(grads, params)], dim=1))
+    return torch.cat(blocks)
+
+
+def damped_solve(jac: Tensor, r: Tensor, mu: float) -> Tensor:
+    """``(JᵀJ + μI)⁻¹ Jᵀ r`` (``μ > 0``) by Cholesky in the smaller space."""
+    n, p = jac.shape
+    if n <= p:
+        gram = jac @ jac.mT
+        gram.diagonal().add_(mu)
+        return jac.mT @ torch.cholesky_solve(r.reshape(-1, 1), torch.linalg.cholesky(gram)).reshape(-1)
+    gram = jac.mT @ jac
+    gram.diagonal().add_(mu)
+    return torch.cholesky_solve((jac.mT @ r).reshape(-1, 1), torch.linalg.cholesky(gram)).reshape(-1)
+
+
+def pinv_solve(jac: Tensor, r: Tensor, rcond: float) -> Tensor:
+    """``(JᵀJ)⁺ Jᵀ r``, the minimum-norm least-squares solution of ``J δ = r``, by an eigendecomposition
+    of the smaller Gram matrix; eigenvalues below ``rcond · λ_max`` are dropped."""
+    n, p = jac.shape
+    small_n = n <= p
+    gram = jac @ jac.mT if small_n else jac.mT @ jac
+    vals, vecs = torch.linalg.eigh(gram)
+    keep = vals > rcond * vals.max()
+    inv = torch.where(keep, 1.0 / vals.clamp_min(torch.finfo(vals.dtype).tiny), torch.zeros_like(vals))
+    if small_n:
+        return jac.mT @ (vecs @ (inv * (vecs.mT @ r)))
+    return vecs @ (inv * (vecs.mT @ (jac.mT @ r)))
+
+
+class ResidualOptimizer(Optimizer):
+    """Base: flat parameter access, the trainer hook (``uses_residuals``) and the Jacobian."""
+
+    uses_residuals = True
+    needs_closure = True
+
+    def params(self) -> list[Tensor]:
+        return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
+
+    def flat(self) -> Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in self.params()])
+
+    @torch.no_grad()
+    def assign(self, x: Tensor) -> None:
+        offset = 0
+        for p in self.params():
+            p.copy_(x[offset:offset + p.numel()].view_as(p))
+            offset += p.numel()
+
+    def flat_grad(self) -> Tensor:
+        return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1)
+                          for p in self.params()])
+
+    def linearize(self, residuals: Callable[[], Tensor]) -> tuple[Tensor, Tensor]:
+        """``(r, J)`` at the current parameters, detached."""
+        with torch.enable_grad():
+            r = residuals().reshape(-1)
+            jac = residual_jacobian(r, self.params(), self.defaults["chunk"])
+        return r.detach(), jac
+
+    @staticmethod
+    def loss_of(residuals: Callable[[], Tensor]) -> float:
+        with torch.enable_grad():
+            return float(residuals().detach().square().sum())
+
+    def step(self, closure: Callable[[], Tensor] | None = None,
+             residuals: Callable[[], Tensor] | None = None) -> Tensor | None:
+        if residuals is None:
+            raise ValueError(f"{type(self).__name__}.step needs residuals=fn, fn() -> the residual vector r "
+                             "with loss ‖r‖²")
+        return self.residual_step(closure, residuals)
+
+    def residual_step(self, closure, residuals) -> Tensor | None:
+        raise NotImplementedError
+
+
+class GNS(ResidualOptimizer):
+    """Gradient-Normalized Smoothness with the Gauss-Newton model (a Levenberg-Marquardt method).
+
+    ``gamma`` is the initial smoothness scale (adapted every step, kept in the param group so it is
+    checkpointed); ``lr`` multiplies the accepted step (1 in the paper); ``max_tries`` bounds the
+    retries of one step.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1.0, gamma: float = 1.0, max_tries: int = 20,
+                 gamma_max: float = 1e12, chunk: int = 256) -> None:
+        if not lr > 0 or not gamma > 0:
+            raise ValueError(f"lr and gamma must be positive, got {lr}, {gamma}")
+        super().__init__(params, dict(lr=lr, gamma=gamma, max_tries=max_tries, gamma_max=gamma_max, chunk=chunk))
+
+    def residual_step(self, closure, residuals) -> Tensor | None:
+        group = self.param_groups[0]
+        loss = closure() if closure is not None else None
+        r, jac = self.linearize(residuals)
+        f0 = float(r.square().sum())
+        grad = 2.0 * (jac.mT @ r)
+        gnorm = float(grad.norm())
+        if gnorm == 0.0:
+            return loss
+        x0 = self.flat()
+        for _ in range(group["max_tries"]):
+            lam = gnorm / group["gamma"]
+            # (2JᵀJ + λI) δ = 2Jᵀr  ⇔  (JᵀJ + λ/2 I) δ = Jᵀr
+            delta = damped_solve(jac, r, lam / 2.0)
+            self.assign(x0 - group["lr"] * delta)
+            with torch.enable_grad():
+                self.zero_grad(set_to_none=True)
+                r_new = residuals().reshape(-1)
+                f1 = r_new.square().sum()
+                f1.backward()
+            if f0 - float(f1.detach()) >= float(self.flat_grad().square().sum()) / (8.0 * lam):
+                group["gamma"] = min(2.0 * group["gamma"], group["gamma_max"])
+                return loss
+            group["gamma"] = group["gamma"] / 2.0
+        self.assign(x0)
+        return loss
+
+
+class EnergyNaturalGradient(ResidualOptimizer):
+    """Energy natural gradient: Gauss-Newton direction ``(JᵀJ)⁺Jᵀr`` and a grid line search over
+    ``η ∈ {1, 1/2, …, 2^{1−line_search}}`` (the best loss wins; no step if none decreases it)."""
+
+    def __init__(self, params: Iterable, lr: float = 1.0, rcond: float | None = None, line_search: int = 12,
+                 chunk: int = 256) -> None:
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        super().__init__(params, dict(lr=lr, rcond=rcond, line_search=line_search, chunk=chunk))
+
+    def residual_step(self, closure, residuals) -> Tensor | None:
+        group = self.param_groups[0]
+        loss = closure() if closure is not None else None
+        r, jac = self.linearize(residuals)
+        rcond = group["rcond"] if group["rcond"] is not None else 10 * max(jac.shape) * torch.finfo(jac.dtype).eps
+        delta = pinv_solve(jac, r, rcond)
+        x0 = self.flat()
+        best, best_eta = float(r.square().sum()), 0.0
+        for k in range(group["line_search"]):
+            eta = group["lr"] * 0.5**k
+            self.assign(x0 - eta * delta)
+            value = self.loss_of(residuals)
+            if value < best:
+                best, best_eta = value, eta
+        self.assign(x0 - best_eta * delta)
+        return loss
