@@ -247,6 +247,19 @@ def test_gcond_resolution_and_momentum():
     assert torch.allclose(bal.norm_ema, flat.norm(dim=1))
 
 
+def test_gcond_arbitration_scores_and_streak():
+    net, _ = tiny_problem()
+    bal = bound(GCond(), net)
+    bal.resolutions.fill_(1)
+    bal.previous = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    bal.norm_ema = torch.tensor([1.0, 4.0], dtype=torch.float64)
+    grads = torch.tensor([[3.0, 4.0], [-2.0, 0.0]], dtype=torch.float64)
+    scores = bal.scores(grads)  # 0.8 max(0, cos(g, g_prev)) + 0.2 ‖g‖ / EMA
+    assert torch.allclose(scores, torch.tensor([0.8 * 0.6 + 0.2 * 5.0, 0.2 * 0.5], dtype=torch.float64))
+    winners = [bal.arbitrate(0, 1, scores)[0] for _ in range(5)]
+    assert winners == [0, 0, 0, 1, 0]  # three wins in a row, then task 0 is made the loser
+
+
 def test_gcond_accumulates_micro_batches():
     net, losses = tiny_problem()
     bal = bound(GCond(accumulation=2, mode="stochastic"), net)

@@ -16,7 +16,7 @@ from sciml.balancing.base import Balancer
 from sciml.errors import ConfigError, positive_int
 
 
-def _tiny(x: Tensor) -> Tensor:
+def clamp_tiny(x: Tensor) -> Tensor:
     return x.clamp_min(torch.finfo(x.dtype).tiny)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sciml.balancing.annealing import Annealing, _tiny
+from sciml.balancing.annealing import Annealing, clamp_tiny
 
 
 class LRACode(Annealing):
@@ -24,5 +24,5 @@ class LRACode(Annealing):
         out = []
         for w, gs in zip(self.weights, grads):
             mean = torch.stack([gs[i].abs().mean() for i in matrices]).mean() * w.to(top.dtype)
-            out.append(top / _tiny(mean))
+            out.append(top / clamp_tiny(mean))
         return torch.stack(out).double()

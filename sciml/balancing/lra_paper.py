@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sciml.balancing.annealing import Annealing, _tiny
+from sciml.balancing.annealing import Annealing, clamp_tiny
 
 
 class LRAPaper(Annealing):
@@ -20,4 +20,4 @@ class LRAPaper(Annealing):
     def estimate(self, grads: list[list[Tensor]]) -> Tensor:
         flat = [torch.cat([g.reshape(-1) for g in gs]).abs() for gs in grads]
         top = flat[self.reference_index()].max()
-        return torch.stack([top / _tiny(f.mean()) for f in flat]).double()
+        return torch.stack([top / clamp_tiny(f.mean()) for f in flat]).double()

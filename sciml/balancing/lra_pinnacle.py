@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sciml.balancing.annealing import Annealing, _tiny
+from sciml.balancing.annealing import Annealing, clamp_tiny
 
 
 class LRAPinnacle(Annealing):
@@ -19,4 +19,4 @@ class LRAPinnacle(Annealing):
     def estimate(self, grads: list[list[Tensor]]) -> Tensor:
         flat = [torch.cat([g.reshape(-1) for g in gs]).abs() for gs in grads]
         top = flat[self.reference_index()].max()
-        return torch.stack([top / _tiny(w.to(f.dtype) * f.mean()) for w, f in zip(self.weights, flat)]).double()
+        return torch.stack([top / clamp_tiny(w.to(f.dtype) * f.mean()) for w, f in zip(self.weights, flat)]).double()
