@@ -28,7 +28,8 @@ def autograd_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tens
     for k in range(y.shape[1]):
         (g,) = torch.autograd.grad(y[:, k].sum(), xg, create_graph=True)
         d1.append(g[:, dims])
-        second = [torch.autograd.grad(g[:, i].sum(), xg, create_graph=True)[0][:, i] for i in dims]
+        second = [torch.autograd.grad(g[:, i].sum(), xg, create_graph=True)[0][:, i] if g.requires_grad
+                  else torch.zeros_like(g[:, i]) for i in dims]  # g is constant for an affine model
         d2.append(torch.stack(second, dim=1))
     return y, torch.stack(d1, dim=-1), torch.stack(d2, dim=-1)
 
