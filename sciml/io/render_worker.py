@@ -36,16 +36,15 @@ def panels(fields: list[str], output: str) -> list[tuple[str, str, str]]:
 
 def ranges(frames: list[dict[str, np.ndarray]], shown: list[tuple[str, str, str]]) -> list[tuple[float, float]]:
     """Colour range per panel over all frames; prediction and exact share one range, the error starts at 0."""
-    values = [np.concatenate([np.ravel(f[a]) for f in frames for a, _, k in shown if k == "value"])]
-    lo, hi = float(values[0].min()), float(values[0].max())
+    values = np.concatenate([np.ravel(f[a]) for f in frames for a, _, kind in shown if kind == "value"])
     out = []
     for array, _, kind in shown:
         if kind == "value":
-            out.append((lo, hi))
+            lo, hi = float(values.min()), float(values.max())
         else:
-            top = max(float(np.abs(f[array]).max()) for f in frames)
-            out.append((0.0, top))
-    return [(a, b if b > a else a + 1e-12) for a, b in out]
+            lo, hi = 0.0, max(float(np.abs(f[array]).max()) for f in frames)
+        out.append((lo, hi if hi > lo else lo + 1e-12))  # a constant field still needs a non-empty range
+    return out
 
 
 def cutaway(mesh):
@@ -88,7 +87,7 @@ class Figure:
                                                            "height": 0.75, "title_font_size": 12,
                                                            "label_font_size": 10})
             self.plotter.show_bounds(xtitle=axes[0], ytitle=axes[1], ztitle=axes[2] if self.dim == 3 else "",
-                                     font_size=9, location="outer", grid=False)
+                                     font_size=9, location="outer", grid=False, fmt="%.3g")
             if self.dim == 2:
                 self.plotter.view_xy()
             else:
