@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from sciml.collective import average
+
 
 class Balancer(nn.Module):
     """Base class. Subclasses implement :meth:`backward`; weights live in the ``weights`` buffer."""
@@ -41,10 +43,14 @@ class Balancer(nn.Module):
     # --- helpers for strategies that look at each term's gradient -------------------------------------
     def term_gradients(self, losses: dict[str, Tensor]) -> list[list[Tensor]]:
         """``∇_θ L_i`` for every term (in ``names`` order), one tensor per parameter (zeros if unused)."""
-        grads = []
-        for name in self.names:
-            parts = torch.autograd.grad(losses[name], self.params, retain_graph=True, allow_unused=True)
-            grads.append([torch.zeros_like(p) if g is None else g for p, g in zip(self.params, parts)])
+        return [self.gradient_of(losses[name]) for name in self.names]
+
+    def gradient_of(self, loss: Tensor) -> list[Tensor]:
+        """``∇_θ loss`` (zeros for unused parameters), averaged over data-parallel ranks when running
+        under torchrun, so per-term statistics and surgery see the gradient of the whole batch."""
+        parts = torch.autograd.grad(loss, self.params, retain_graph=True, allow_unused=True)
+        grads = [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, parts)]
+        average(grads)
         return grads
 
     def flat_gradients(self, losses: dict[str, Tensor]) -> Tensor:

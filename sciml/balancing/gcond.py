@@ -160,9 +160,7 @@ class GCond(Balancer):
         tasks = range(len(self.names)) if self.mode == "full" else [micro % len(self.names)]
         for i in tasks:
             name = self.names[i]
-            parts = torch.autograd.grad(losses[name], self.params, retain_graph=True, allow_unused=True)
-            flat = torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1)
-                              for p, g in zip(self.params, parts)])
+            flat = torch.cat([g.reshape(-1) for g in self.gradient_of(losses[name])])
             self.accumulated[i] += self.weights[i].to(flat) * flat
             self.counts[i] += 1
         self.micro += 1

@@ -8,10 +8,10 @@ from tqdm.auto import tqdm
 
 
 class Progress:
-    def __init__(self, total: int, enabled: bool = True) -> None:
-        self.bar = tqdm(total=total, disable=not enabled, dynamic_ncols=True, file=sys.stderr,
+    def __init__(self, total: int, enabled: bool = True, initial: int = 0) -> None:
+        self.bar = tqdm(total=total, initial=initial, disable=not enabled, dynamic_ncols=True, file=sys.stderr,
                         mininterval=0.5, unit="step")
-        self.shown = 0
+        self.shown = initial
 
     def advance(self, step: int) -> None:
         self.bar.update(step - self.shown)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-
-import torch
 
 
 class RunFiles:
@@ -14,7 +11,12 @@ class RunFiles:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.metrics_path = self.dir / "metrics.jsonl"
-        self.metrics_path.write_text("")
+
+    def truncate_after(self, step: int) -> None:
+        """Keep only metric rows up to ``step``: none for a new run; a resumed run continues from its
+        checkpoint and drops what was logged after it."""
+        rows = read_metrics(self.dir) if step > 0 and self.metrics_path.exists() else []
+        self.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows if r["step"] <= step))
 
     def log(self, row: dict) -> None:
         with self.metrics_path.open("a") as f:
@@ -22,17 +24,6 @@ class RunFiles:
 
     def write_summary(self, summary: dict) -> None:
         (self.dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-    def save_checkpoint(self, state: dict, name: str = "checkpoint.pt") -> Path:
-        """Write atomically: a temporary file, flushed to disk, then renamed over the old one."""
-        path = self.dir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        return path
 
 
 def read_metrics(run_dir: str | Path) -> list[dict]:

@@ -29,6 +29,9 @@ from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field, evaluate
 from sciml.optim.plan import Phase, Plan
 from sciml.problem import Problem, Reference, Term
+from sciml.train.checkpointing import CheckpointManager
+from sciml.train.distributed import World, average_gradients, shard
+from sciml.train.guard import DivergenceGuard
 from sciml.train.progress import Progress
 from sciml.train.run_files import RunFiles
 
@@ -67,7 +70,9 @@ class Trainer:
                  eval_resolution: int = 100, eval_points: int = 20_000, progress: bool = True,
                  run_dir: str | Path | None = None, seed: int = 0,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 plot: bool = True, info: dict | None = None, callbacks: list | None = None) -> None:
+                 plot: bool = True, info: dict | None = None, callbacks: list | None = None,
+                 checkpoint_every: int = 0, checkpoint_keep: int = 3, guard: DivergenceGuard | None = None,
+                 world: World | None = None) -> None:
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every)):
             if not isinstance(value, int) or value < 0:
@@ -80,6 +85,8 @@ class Trainer:
         self.progress_enabled, self.plot = progress, plot
         self.info = dict(info or {})
         self.callbacks = list(callbacks or [])
+        self.world = world or World()
+        self.guard = guard or DivergenceGuard()
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.terms: dict[str, Term] = problem.terms()
         self.metric_names = self._resolve_metrics(metrics)
@@ -101,8 +108,13 @@ class Trainer:
             raise ConfigError("optimizer", str(error)) from None
         self.plan = Plan(built if isinstance(built, list) else [built])
         engine.setup(problem, self.generator) if hasattr(engine, "setup") else None
-        self.files = RunFiles(Path(run_dir)) if run_dir is not None else None
+        write = run_dir is not None and self.world.is_main
+        self.files = RunFiles(Path(run_dir)) if write else None
+        self.checkpoints = CheckpointManager(Path(run_dir), checkpoint_every, checkpoint_keep) if write else None
+        self.progress_enabled = self.progress_enabled and self.world.is_main
         self.step = 0
+        self.train_time = 0.0
+        self.wall_time = 0.0
         self.best: dict[str, float] = {}
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
@@ -129,7 +141,8 @@ class Trainer:
         points = {}
         for name, term in self.terms.items():
             out = term.sampler.sample(term.batch_size, self.generator, self.dtype)
-            points[name] = out if isinstance(out, tuple) else (out, {})
+            x, data = out if isinstance(out, tuple) else (out, {})
+            points[name] = (shard(x, self.world), {k: shard(v, self.world) for k, v in data.items()})
         return points
 
     def field(self, x: Tensor, data: dict[str, Tensor] | None = None) -> Field:
@@ -169,6 +182,8 @@ class Trainer:
             opt.zero_grad(set_to_none=True)
             losses = self.losses(points)
             total = self.balancer.backward(losses, self.step)
+            if self.world.active:
+                total = average_gradients(self.balancer.params, total)
             record.setdefault("losses", losses)
             record.setdefault("total", total)
             return total
@@ -211,37 +226,47 @@ class Trainer:
         Callbacks are objects with any of ``on_train_start(trainer)``, ``on_step_end(trainer, losses)``
         and ``on_train_end(trainer, summary)``; ``on_step_end`` sees the step's (graph-free) losses.
         """
-        progress = Progress(self.steps, enabled=self.progress_enabled)
+        progress = Progress(self.steps, enabled=self.progress_enabled, initial=self.step)
+        if self.files:
+            self.files.truncate_after(self.step)
         self._notify("on_train_start")
-        train_time = 0.0
-        wall_start = time.perf_counter()
+        wall_start = time.perf_counter() - self.wall_time
+        self.guard.maybe_snapshot(self)
         try:
             while self.step < self.steps:
                 t0 = time.perf_counter()
                 losses, total = self.train_step()
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
-                train_time += time.perf_counter() - t0
-                self._notify("on_step_end", losses)
-                last = self.step == self.steps
-                metrics = {}
-                if self.eval_every and (self.step % self.eval_every == 0 or last):
-                    metrics = self.evaluate()
-                elif last:
-                    metrics = self.evaluate()
-                if (self.log_every and self.step % self.log_every == 0) or last or metrics:
-                    row = self.metrics_row(losses, total, train_time, time.perf_counter() - wall_start)
-                    row.update(metrics)
-                    if self.files:
-                        self.files.log(row)
-                    progress.update(self.step, row, self.step / max(train_time, 1e-12))
-                    if not math.isfinite(row["loss"]):
-                        raise FloatingPointError(f"loss became {row['loss']} at step {self.step}")
-                else:
+                self.train_time += time.perf_counter() - t0
+                if self.guard.enabled and not self.guard.healthy(self, total):
+                    self.guard.recover(self, total)
                     progress.advance(self.step)
+                    continue
+                self.guard.maybe_snapshot(self)
+                self._notify("on_step_end", losses)
+                self.wall_time = time.perf_counter() - wall_start
+                self._after_step(losses, total, progress)
         finally:
             progress.close()
-        return self.finish(train_time, time.perf_counter() - wall_start)
+        return self.finish(self.train_time, time.perf_counter() - wall_start)
+
+    def _after_step(self, losses: dict[str, Tensor], total: Tensor, progress: Progress) -> None:
+        """Evaluate, log and checkpoint on their schedules."""
+        last = self.step == self.steps
+        metrics = {}
+        if self.world.is_main and ((self.eval_every and self.step % self.eval_every == 0) or last):
+            metrics = self.evaluate()
+        if (self.log_every and self.step % self.log_every == 0) or last or metrics:
+            row = self.metrics_row(losses, total, self.train_time, self.wall_time)
+            row.update(metrics)
+            if self.files:
+                self.files.log(row)
+            progress.update(self.step, row, self.step / max(self.train_time, 1e-12))
+        else:
+            progress.advance(self.step)
+        if self.checkpoints and self.checkpoints.due(self.step) and not last:
+            self.checkpoints.save_periodic(self.training_state())
 
     def _notify(self, event: str, *args) -> None:
         for callback in self.callbacks:
@@ -274,7 +299,7 @@ class Trainer:
         summary.update({k: v for k, v in self.last_metrics.items()})
         summary.update({f"best_{k}": v for k, v in self.best.items()})
         if self.files:
-            self.files.save_checkpoint(self.checkpoint())
+            self.checkpoints.save_final(self.checkpoint())
             self.files.write_summary(summary)
             if self.plot and self.reference is not None:
                 from sciml.io.plots import plot_solution  # noqa: PLC0415 (matplotlib only when plotting)
@@ -284,6 +309,29 @@ class Trainer:
         self._notify("on_train_end", summary)
         return summary
 
+    def training_state(self, include_rng: bool = True) -> dict:
+        """Everything needed to continue exactly: parameters, optimizer and schedule states, balancer
+        buffers, the step, timers, best metrics, the fixed point set and the random generators' states."""
+        state = {"step": self.step, "model": self.model.state_dict(), "optimizer": self.plan.state_dict(),
+                 "balancer": self.balancer.state_dict(), "best": dict(self.best),
+                 "train_time": self.train_time, "wall_time": self.wall_time, "info": dict(self.info),
+                 "fixed_points": self._fixed_points}
+        if include_rng:
+            state["rng"] = {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}
+        return state
+
+    def load_training_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.plan.load_state_dict(state["optimizer"])
+        self.balancer.load_state_dict(state["balancer"])
+        self.step = int(state["step"])
+        self.best = dict(state.get("best", {}))
+        self.train_time = float(state.get("train_time", 0.0))
+        self.wall_time = float(state.get("wall_time", 0.0))
+        self._fixed_points = state.get("fixed_points")
+        if "rng" in state:
+            self.generator.set_state(state["rng"]["generator"])
+            torch.set_rng_state(state["rng"]["torch"])
+
     def checkpoint(self) -> dict:
-        return {"step": self.step, "model": self.model.state_dict(), "optimizer": self.plan.state_dict(),
-                "balancer": self.balancer.state_dict(), "best": self.best}
+        return self.training_state()
