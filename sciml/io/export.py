@@ -11,7 +11,7 @@ This module sees a problem and a prediction function only, never a trainer.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +120,7 @@ class _SeriesWriter(meshio.xdmf.TimeSeriesWriter):
         return self
 
 
-def write_series(path: Path, piece: Piece, frames: Sequence[tuple[float, dict[str, np.ndarray]]]) -> Path:
+def write_series(path: Path, piece: Piece, frames: Iterable[tuple[float, dict[str, np.ndarray]]]) -> Path:
     """An XDMF time series (heavy data in ``path.with_suffix('.h5')``): one grid, data per time."""
     with _SeriesWriter(path) as writer:
         writer.write_points_cells(piece.points(), piece.cells())
@@ -150,14 +150,21 @@ def export_solution(problem: Problem, predict: Predict, out_dir: str | Path, dty
         if piece.times is None or time_index in piece.axes:
             data = point_data(problem, predict, known, piece.inputs(problem.dim), dtype, device)
             write_vtu(out / f"{piece.name}.vtu", piece, data)
-            entry.update(kind="grid", file=f"{piece.name}.vtu")
+            entry.update(kind="grid", file=f"{piece.name}.vtu", fields=list(data))
         else:
-            frames = [(float(t), point_data(problem, predict, known, piece.inputs(problem.dim, time_index, t),
-                                            dtype, device)) for t in piece.times]
-            write_series(out / f"{piece.name}.xdmf", piece, frames)
+            fields: list[str] = []
+
+            def frames(piece: Piece = piece, fields: list[str] = fields) -> Iterator[tuple[float, dict]]:
+                """One time step at a time, so that a long series never sits in memory whole."""
+                for t in piece.times:
+                    data = point_data(problem, predict, known, piece.inputs(problem.dim, time_index, t), dtype,
+                                      device)
+                    fields[:] = list(data)
+                    yield float(t), data
+
+            write_series(out / f"{piece.name}.xdmf", piece, frames())
             entry.update(kind="series", file=f"{piece.name}.xdmf", data_file=f"{piece.name}.h5",
-                         time_variable=tvar, times=[float(t) for t in piece.times])
-        entry["fields"] = list(data if entry["kind"] == "grid" else frames[0][1])
+                         time_variable=tvar, times=[float(t) for t in piece.times], fields=fields)
         datasets.append(entry)
     manifest = {"problem": problem.name, "variables": list(problem.variables), "outputs": list(problem.outputs),
                 "primary": primary(datasets[0]["fields"], list(problem.outputs)), "time_variable": tvar,
