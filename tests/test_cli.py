@@ -144,3 +144,17 @@ def test_unknown_target_module(tmp_path):
 def test_module_entry_point_matches_console_script():
     script = Path(sys.executable).parent / "sciml-train"
     assert script.exists()
+
+
+def test_joblib_launcher_sweep_feeds_the_comparison(tmp_path):
+    """Sweeps through the joblib launcher (parallel local runs); sciml-compare reads their directories."""
+    sweep = tmp_path / "sweep"
+    sciml_train(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "optimizer=adam,lbfgs", *FAST,
+                 "~output", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert sorted(json.loads(p.read_text())["optimizer"] for p in sweep.glob("*/summary.json")) == ["adam", "lbfgs"]
+    env = {**os.environ, "DDE_BACKEND": "pytorch"}
+    out = subprocess.run([sys.executable, "-m", "sciml.compare.cli", str(sweep)], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    table = next(sweep.rglob("table.csv")).read_text()
+    assert "adam" in table and "lbfgs" in table

@@ -70,6 +70,13 @@ BAD_VALUES = [
     (["+pde.unknown_arg=1"], "pde", "unknown_arg"),
     (["+model.unknown_arg=1"], "model", "unknown_arg"),
     (["engine._target_=sciml.engines.Nope"], "engine._target_", "cannot import"),
+    (["guard.policy=ignore"], "guard.policy", "rollback"),
+    (["guard.lr_factor=2.0"], "guard.lr_factor", "(0, 1]"),
+    (["guard.max_retries=-1"], "guard.max_retries", "non-negative"),
+    (["guard.snapshot_every=0"], "guard.snapshot_every", "positive integer"),
+    (["+guard.frequency=3"], "guard", "frequency"),
+    (["checkpoint.every=-1"], "checkpoint.every", "non-negative"),
+    (["checkpoint.keep=0"], "checkpoint.keep", "positive integer"),
 ]
 
 
@@ -105,3 +112,12 @@ def test_unknown_group_option_lists_the_valid_ones(overrides, options):
 def test_good_config_prepares():
     trainer = prepared(["trainer.steps=5"])
     assert trainer.steps == 5 and [p.name for p in trainer.plan.phases] == ["adam", "lbfgs"]
+
+
+def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
+    from sciml.cli.train import run
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("config", overrides=[f"resume={tmp_path}"])
+    with pytest.raises(ConfigError, match="not a sciml run directory"):
+        run(cfg, tmp_path / "new", {})

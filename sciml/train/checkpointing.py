@@ -60,12 +60,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 class CheckpointManager:
     """Periodic checkpoints ``checkpoints/step_XXXXXXXX.pt`` (the last ``keep``) and the final one."""
 
-    def __init__(self, run_dir: Path, every: int = 0, keep: int = 3) -> None:
+    def __init__(self, run_dir: Path | None, every: int = 0, keep: int = 3) -> None:
         if not isinstance(every, int) or every < 0:
             raise ConfigError("checkpoint.every", f"must be a non-negative integer, got {every!r}")
         if not isinstance(keep, int) or keep < 1:
             raise ConfigError("checkpoint.keep", f"must be a positive integer, got {keep!r}")
-        self.dir, self.every, self.keep = Path(run_dir), every, keep
+        self.dir, self.every, self.keep = run_dir, every, keep
 
     def due(self, step: int) -> bool:
         return self.every > 0 and step % self.every == 0

@@ -110,7 +110,7 @@ class Trainer:
         engine.setup(problem, self.generator) if hasattr(engine, "setup") else None
         write = run_dir is not None and self.world.is_main
         self.files = RunFiles(Path(run_dir)) if write else None
-        self.checkpoints = CheckpointManager(Path(run_dir), checkpoint_every, checkpoint_keep) if write else None
+        self.checkpoints = CheckpointManager(Path(run_dir) if write else None, checkpoint_every, checkpoint_keep)
         self.progress_enabled = self.progress_enabled and self.world.is_main
         self.step = 0
         self.train_time = 0.0
@@ -265,7 +265,7 @@ class Trainer:
             progress.update(self.step, row, self.step / max(self.train_time, 1e-12))
         else:
             progress.advance(self.step)
-        if self.checkpoints and self.checkpoints.due(self.step) and not last:
+        if self.files and self.checkpoints.due(self.step) and not last:
             self.checkpoints.save_periodic(self.training_state())
 
     def _notify(self, event: str, *args) -> None:
