@@ -19,13 +19,13 @@ block into a single kernel with ``torch.compile``). Points: normalised Gaussian 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
-from sciml.geometry import BallSampler
 from sciml.models.constrained import BallFactor, HardConstraint
 from sciml.problem import Problem, Term
 
@@ -51,6 +51,44 @@ def three_body_sums(x: Tensor, c: Tensor) -> Sums:
     p = a * b * e
     ep = c * torch.exp(p)
     return ep.sum(1), 3 * (ep * p).sum(1), (ep * ((b * e).square() + (a * e).square() + (a * b).square())).sum(1)
+
+
+class RadialBallSampler:
+    """The papers' law on the unit ball, fused for large ``d``: radius ``U[0, 1]`` times a normalised
+    Gaussian direction, normalised and scaled in place (one pass after the draw instead of three).
+
+    On CPU the Gaussian rows are drawn by ``threads`` threads at once (torch's normal sampler is
+    single-threaded), each with its own generator seeded from the caller's, so a seed fixes the points.
+    """
+
+    def __init__(self, dim: int, threads: int | None = None) -> None:
+        self.dim = positive_int(dim, "dim")
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._generators: list[torch.Generator] = []
+
+    def _gaussian_rows(self, x: Tensor, generator: torch.Generator) -> None:
+        threads = self.threads or torch.get_num_threads()
+        if x.device.type != "cpu" or threads < 2 or x.numel() < 1 << 20:
+            torch.randn(x.shape, generator=generator, dtype=x.dtype, out=x)
+            return
+        if self._pool is None or len(self._generators) != threads:
+            self._pool = ThreadPoolExecutor(threads)
+            self._generators = [torch.Generator() for _ in range(threads)]
+        seeds = torch.randint(0, 2**62, (threads,), generator=generator).tolist()
+        parts = x.tensor_split(threads)
+
+        def draw(k: int) -> None:
+            gen = self._generators[k].manual_seed(seeds[k])
+            torch.randn(parts[k].shape, generator=gen, dtype=x.dtype, out=parts[k])
+
+        list(self._pool.map(draw, range(threads)))
+
+    def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
+        x = torch.empty(n, self.dim, dtype=dtype, device=generator.device)
+        self._gaussian_rows(x, generator)
+        radius = torch.rand(n, 1, generator=generator, dtype=dtype, device=generator.device)
+        return x.mul_(radius / torch.linalg.vector_norm(x, dim=1, keepdim=True))
 
 
 SOLUTIONS: dict[str, tuple[Callable[[Tensor, Tensor], Sums], int]] = {
@@ -98,6 +136,7 @@ class BallPDE(Problem):
         generator = torch.Generator().manual_seed(seed)
         self.coefficients = torch.randn(self.size - self.overlap, generator=generator, dtype=torch.float64)
         self._c: dict[tuple, Tensor] = {}
+        self.sampler = RadialBallSampler(self.size)
         self._kernel = torch.compile(self.sums, dynamic=False) if compile else self.sums
 
     @property
@@ -138,7 +177,7 @@ class BallPDE(Problem):
         return u.laplacian + self.nonlinearity(u.value) - f
 
     def terms(self) -> dict[str, Term]:
-        return {"pde": Term(BallSampler(self.size, law="radial"), self.residual, self.batch_size)}
+        return {"pde": Term(self.sampler, self.residual, self.batch_size)}
 
     def constrain(self, model: nn.Module) -> nn.Module:
         return HardConstraint(model, BallFactor(1.0))

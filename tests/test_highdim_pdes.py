@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from pdes.ball import BallPDE
+from pdes.ball import BallPDE, RadialBallSampler
 from pdes.black_scholes import BlackScholesBarenblatt
 from pdes.hjb import HJBLin, HJBLog
 from pdes.schrodinger_oscillator import HarmonicOscillator
@@ -107,3 +107,14 @@ def test_separable_rayleigh_quotient_matches_brute_force():
     estimates = [net.rayleigh_quotient(t, w, t.square(), torch.tensor([j])) for j in range(2)]
     assert float(sum(estimates) / 2) == pytest.approx(float(energy), rel=1e-10)
 
+
+
+def test_radial_ball_sampler_law_and_determinism():
+    sampler = RadialBallSampler(3000, threads=2)  # 400·3000 numbers: the threaded path
+    x = sampler.sample(400, torch.Generator().manual_seed(0), torch.float64)
+    assert torch.equal(x, sampler.sample(400, torch.Generator().manual_seed(0), torch.float64))
+    r = x.norm(dim=1)
+    assert float(r.max()) <= 1 and abs(float(r.mean()) - 0.5) < 0.05 and abs(float(r.var()) - 1 / 12) < 0.02
+    direction = x / r.unsqueeze(1)
+    # Gaussian direction: coordinates of a uniform direction have mean 0 and variance 1/d
+    assert abs(float(direction.mean())) < 1e-3 and abs(float(direction.var() * 3000) - 1) < 0.02
