@@ -13,7 +13,7 @@ from test_io_export import Box, Heat, fake_model
 
 from sciml.io.export import ExportSettings, export_solution
 from sciml.io.render import render_fields, run_isolated
-from sciml.io.render_worker import FRAME_PANEL, PANEL
+from sciml.io.render_worker import FRAME_PANEL, PANEL, panels, ranges
 
 
 def rendered(fields, out):
@@ -102,3 +102,14 @@ def test_real_renderer_with_an_unusable_window_class_gives_a_message(tmp_path):
     assert not (tmp_path / "renders" / "field.png").exists()
     status = json.loads((tmp_path / "renders" / "status.json").read_text())
     assert status == {"ok": False, "message": result.message}
+
+
+def test_colour_ranges_skip_non_finite_values_and_span_every_frame():
+    steps = [{"u": np.array([1.0, np.nan, 3.0]), "u_exact": np.array([0.5, 2.0, 2.0]),
+              "u_error": np.array([0.5, np.nan, 1.0])},
+             {"u": np.array([-2.0, 0.0, 0.0]), "u_exact": np.array([0.0, 0.0, 0.0]),
+              "u_error": np.array([-2.0, 0.0, 0.0])}]
+    shown = panels(list(steps[0]), "u")
+    assert [a for a, _, _ in shown] == ["u", "u_exact", "u_error"]
+    assert ranges(steps, shown) == [(-2.0, 3.0), (-2.0, 3.0), (0.0, 2.0)]
+    assert ranges([{"u": np.full(3, 0.7)}], panels(["u"], "u")) == [(0.7, 0.7 + 1e-12)]

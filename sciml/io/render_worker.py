@@ -37,12 +37,14 @@ def panels(fields: list[str], output: str) -> list[tuple[str, str, str]]:
 def ranges(frames: list[dict[str, np.ndarray]], shown: list[tuple[str, str, str]]) -> list[tuple[float, float]]:
     """Colour range per panel over all frames; prediction and exact share one range, the error starts at 0."""
     values = np.concatenate([np.ravel(f[a]) for f in frames for a, _, kind in shown if kind == "value"])
+    finite = values[np.isfinite(values)]
     out = []
     for array, _, kind in shown:
         if kind == "value":
-            lo, hi = float(values.min()), float(values.max())
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         else:
-            lo, hi = 0.0, max(float(np.abs(f[array]).max()) for f in frames)
+            errors = np.abs(np.concatenate([np.ravel(f[array]) for f in frames]))
+            lo, hi = 0.0, float(errors[np.isfinite(errors)].max(initial=0.0))
         out.append((lo, hi if hi > lo else lo + 1e-12))  # a constant field still needs a non-empty range
     return out
 
