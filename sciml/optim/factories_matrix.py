@@ -11,7 +11,7 @@ from torch import nn
 
 from sciml.errors import ConfigError
 from sciml.optim.factory import make_schedule, trainable
-from sciml.optim.gauss_newton import GNS, EnergyNaturalGradient
+from sciml.optim.gauss_newton import GNS, EnergyNaturalGradient, LevenbergMarquardt
 from sciml.optim.plan import Phase
 from sciml.optim.ssbfgs import SSBFGS
 from sciml.optim.stack import ROLES, RULES, Stack
@@ -49,7 +49,16 @@ def gns(model: nn.Module, steps: int, lr: float = 1.0, gamma: float = 1.0, max_t
                  phase_steps)
 
 
-def engd(model: nn.Module, steps: int, lr: float = 1.0, rcond: float | None = None, line_search: int = 12,
+def lm(model: nn.Module, steps: int, lr: float = 1.0, damping: float = 1e-3, max_tries: int = 20,
+       chunk: int = 256, phase_steps: int | None = None) -> Phase:
+    """Levenberg-Marquardt (gain-ratio damping) on the residual vector (fixed points)."""
+    if not float(damping) > 0:
+        raise ConfigError("damping", f"must be positive, got {damping}")
+    return Phase("lm", LevenbergMarquardt(trainable(model), lr=lr, damping=damping, max_tries=max_tries,
+                                          chunk=chunk), None, phase_steps)
+
+
+def engd(model: nn.Module, steps: int, lr: float = 1.0, rcond: float = 1e-6, line_search: int = 20,
          chunk: int = 256, phase_steps: int | None = None) -> Phase:
     """Energy natural gradient (Gauss-Newton with a grid line search) on the residual vector."""
     return Phase("engd", EnergyNaturalGradient(trainable(model), lr=lr, rcond=rcond, line_search=line_search,

@@ -53,7 +53,7 @@ class SSBFGS(Optimizer):
     def _evaluate(self, closure: Callable[[], Tensor], x: Tensor) -> tuple[float, Tensor]:
         self._assign(x)
         with torch.enable_grad():
-            loss = float(closure())
+            loss = float(closure().detach())
         return loss, self._flat_grad()
 
     @torch.no_grad()
