@@ -1,0 +1,67 @@
+"""The periodic embedding makes a network and its derivatives exactly periodic in the periodic inputs."""
+
+import math
+
+import pytest
+import torch
+
+from sciml.engines.base import autograd_jet
+from sciml.errors import ConfigError
+from sciml.models.lagrangian import LagrangianNet
+from sciml.models.periodic import PeriodicMLP
+
+D = torch.float64
+
+
+@pytest.mark.parametrize("period,harmonics", [(2 * math.pi, 1), (10.0, 3)])
+def test_outputs_and_derivatives_are_periodic(period, harmonics):
+    torch.manual_seed(0)
+    stats = (torch.tensor([0.0, 0.5]), torch.tensor([1.0, 0.3]))
+    net = PeriodicMLP(2, 2, [period, None], harmonics, width=16, depth=3, input_stats=stats).to(D)
+    x = torch.rand(64, 2, dtype=D)
+    shifted = x + torch.tensor([period, 0.0], dtype=D)
+    y, d1, d2 = autograd_jet(net, x, None)
+    ys, d1s, d2s = autograd_jet(net, shifted, None)
+    for a, b in ((y, ys), (d1, d1s), (d2, d2s)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    later = x + torch.tensor([0.0, 0.37], dtype=D)  # time is not periodic
+    assert (net(later) - y).abs().max() > 1e-3
+
+
+def test_lagrangian_net_is_periodic_in_the_label():
+    torch.manual_seed(0)
+    net = LagrangianNet(2, 1, x_width=8, u_width=8, u_depth=2, period=2 * math.pi).to(D)
+    x = torch.rand(32, 2, dtype=D)
+    shifted = x + torch.tensor([2 * math.pi, 0.0], dtype=D)
+    out, out_s = net(x), net(shifted)
+    torch.testing.assert_close(out_s[:, 0], out[:, 0] + 2 * math.pi, rtol=0, atol=1e-12)  # X(ξ + L) = X + L
+    torch.testing.assert_close(out_s[:, 1], out[:, 1], rtol=0, atol=1e-12)
+
+
+def test_lagrangian_taylor_matches_autograd():
+    torch.manual_seed(1)
+    for period in (None, 2.0):
+        net = LagrangianNet(2, 1, x_width=8, u_width=8, u_depth=2, period=period, x_scale=3.0).to(D)
+        x = torch.rand(16, 2, dtype=D)
+        for got, want in zip(net.taylor(x), autograd_jet(net, x, None)):
+            torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_periodic_taylor_matches_autograd():
+    torch.manual_seed(2)
+    stats = (torch.tensor([0.0, 0.5]), torch.tensor([1.0, 0.3]))
+    net = PeriodicMLP(2, 2, [3.0, None], 2, width=8, depth=2, input_stats=stats).to(D)
+    x = torch.rand(16, 2, dtype=D)
+    for dims in (None, torch.tensor([1]), torch.tensor([1, 0])):
+        want = autograd_jet(net, x, None if dims is None else dims.tolist())
+        for got, ref in zip(net.taylor(x, dims), want):
+            torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_bad_periods_are_rejected():
+    with pytest.raises(ConfigError):
+        PeriodicMLP(2, 1, [None, None])
+    with pytest.raises(ConfigError):
+        PeriodicMLP(2, 1, [1.0])
+    with pytest.raises(ConfigError):
+        PeriodicMLP(2, 1, [-1.0, None])
