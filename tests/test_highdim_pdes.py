@@ -16,6 +16,15 @@ from sciml.models import MLP
 from sciml.models.separable import SeparableNet
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small models: one thread avoids OpenMP barrier stalls on a shared, oversubscribed machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class Exact(nn.Module):
     def __init__(self, problem):
         super().__init__()

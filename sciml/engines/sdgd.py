@@ -133,7 +133,7 @@ class SDGDEngine(Engine):
         """Positions ``p`` in the spatial dimensions and the matching variable indices."""
         spatial = u.spatial_dims
         positions = sample_subset(len(spatial), min(self.num_dims, len(spatial)), self._generator(u.x))
-        if spatial == list(range(len(spatial))):
+        if spatial[0] == 0 and spatial[-1] == len(spatial) - 1:  # sorted and distinct: 0 … D−1 (O(1) check)
             return positions, positions
         return positions, torch.as_tensor(spatial, device=u.x.device)[positions]
 
