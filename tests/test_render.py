@@ -13,7 +13,7 @@ from test_io_export import Box, Heat, fake_model
 
 from sciml.io.export import ExportSettings, export_solution
 from sciml.io.render import render_fields, run_isolated
-from sciml.io.render_worker import FRAME_PANEL, PANEL, panels, ranges
+from sciml.io.render_worker import FRAME_PANEL, PANEL, panels, ranges, stretch
 
 
 def rendered(fields, out):
@@ -113,3 +113,13 @@ def test_colour_ranges_skip_non_finite_values_and_span_every_frame():
     assert [a for a, _, _ in shown] == ["u", "u_exact", "u_error"]
     assert ranges(steps, shown) == [(-2.0, 3.0), (-2.0, 3.0), (0.0, 2.0)]
     assert ranges([{"u": np.full(3, 0.7)}], panels(["u"], "u")) == [(0.7, 0.7 + 1e-12)]
+
+
+def test_long_thin_domains_are_stretched_for_display_only():
+    pv = pytest.importorskip("pyvista")  # building meshes needs no OpenGL
+    thin = pv.ImageData(dimensions=(9, 5, 1), spacing=(2 * np.pi / 8, 0.25, 1.0)).cast_to_unstructured_grid()
+    shown = stretch(thin, 2)
+    np.testing.assert_allclose(shown.bounds[:4], [0, 2 * np.pi, 0, 2 * np.pi])
+    np.testing.assert_allclose(thin.bounds[:4], [0, 2 * np.pi, 0, 1])  # the data set itself is untouched
+    square = pv.ImageData(dimensions=(5, 5, 1), spacing=(0.25, 0.5, 1.0)).cast_to_unstructured_grid()
+    np.testing.assert_allclose(stretch(square, 2).points, square.points)

@@ -63,6 +63,17 @@ def cutaway(mesh):
     return m.clip_box(octant, invert=True, crinkle=True)
 
 
+def stretch(mesh, dim: int, max_ratio: float = 2.5):
+    """A copy of ``mesh`` whose axes all span the longest one when their extents differ by more than
+    ``max_ratio`` (e.g. ``x ∈ [0, 2π]`` against ``t ∈ [0, 1]``); the axis labels keep the true values."""
+    m = mesh.copy(deep=True)
+    lo, hi = np.asarray(m.bounds[0::2])[:dim], np.asarray(m.bounds[1::2])[:dim]
+    extent = hi - lo
+    if extent.max() > max_ratio * extent.min() > 0:
+        m.points[:, :dim] = lo + (m.points[:, :dim] - lo) * (extent.max() / extent)
+    return m
+
+
 class Figure:
     """One row of panels over a mesh; :meth:`show` updates the data (a time step) and returns the image."""
 
@@ -71,6 +82,9 @@ class Figure:
         self.plotter = pv.Plotter(shape=(1, len(shown)), off_screen=True, border=False,
                                   window_size=(panel_size[0] * len(shown), panel_size[1]))
         self.meshes, self.actors, self.charts = [], [], []
+        if self.dim > 1:
+            true_bounds = list(mesh.bounds)
+            stretched = stretch(mesh, self.dim)
         for i, ((_, title, kind), clim) in enumerate(zip(shown, clims)):
             self.plotter.subplot(0, i)
             if self.dim == 1:
@@ -81,7 +95,7 @@ class Figure:
                 self.plotter.add_chart(chart)
                 self.charts.append((chart, line, x))
                 continue
-            m = cutaway(mesh) if self.dim == 3 else mesh.copy(deep=True)
+            m = cutaway(stretched) if self.dim == 3 else stretched.copy(deep=True)
             m.point_data["value"] = np.zeros(m.n_points)
             actor = self.plotter.add_mesh(m, scalars="value", clim=clim, cmap=CMAPS[kind], lighting=self.dim == 3,
                                           scalar_bar_args={"title": title, "vertical": True, "fmt": "%.3g",
@@ -89,7 +103,7 @@ class Figure:
                                                            "height": 0.75, "title_font_size": 12,
                                                            "label_font_size": 10})
             self.plotter.show_bounds(xtitle=axes[0], ytitle=axes[1], ztitle=axes[2] if self.dim == 3 else "",
-                                     font_size=9, location="outer", grid=False, fmt="%.3g")
+                                     font_size=9, location="outer", grid=False, fmt="%.3g", axes_ranges=true_bounds)
             if self.dim == 2:
                 self.plotter.view_xy()
             else:
