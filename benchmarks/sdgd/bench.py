@@ -117,6 +117,7 @@ def worker_platform(dim: int, steps: int, threads: int, warmup: int) -> dict:
         cmd = [sys.executable, "-m", "sciml.train", "experiment=stde_allen_cahn", f"pde.dim={dim}",
                f"trainer.steps={steps}", "trainer.eval_every=0", "trainer.eval_points=100",
                f"trainer.log_every={max(1, warmup // 2)}", "trainer.progress=false", "device=cpu",
+               f"pde.compile={str(dim >= 10_000).lower()}",  # fusing f pays from d ~ 1e4 (compile: warm-up)
                f"hydra.run.dir={run_dir}"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
@@ -158,7 +159,7 @@ def main() -> None:
     peak = spawn(["--worker", "peak", "--threads", str(args.threads)])
     print(f"# threads={args.threads} load={load:.1f} matmul peak {peak['peak_gflops']:.0f} GFLOP/s "
           f"(blas {peak['blas_gflops']:.0f}, oneDNN {peak['onednn_gflops']:.0f})", flush=True)
-    steps = {1000: (200, 20, 10), 10_000: (100, 20, 5), 100_000: (40, 10, 3), 1_000_000: (12, 4, 2)}
+    steps = {1000: (80, 20, 4), 10_000: (40, 10, 3), 100_000: (15, 5, 2), 1_000_000: (6, 2, 1)}
     for dim in args.dims:
         n, warm, nb = steps.get(dim, (50, 10, 3))
         row = {"dim": dim, "threads": args.threads, "load": load, "peak_gflops": peak["peak_gflops"]}

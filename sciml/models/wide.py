@@ -27,7 +27,8 @@ def _onednn(x: Tensor) -> bool:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x Wᵀ + b`` (not differentiable on the oneDNN path: use it under ``no_grad`` or in a backward)."""
     if _onednn(x):
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight.contiguous(), bias, "none", [], "")
+        # a transposed full tensor is fine as oneDNN's weight (no copy); slices are never passed
+        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
     return F.linear(x, weight, bias)
 
 
