@@ -15,7 +15,8 @@ def summary(run: Path) -> dict:
 
 
 def sweep_table(root: Path) -> str:
-    rows = ["| c | PINN rel. L2 | PINN wall s | LPINN rel. L2 | LPINN wall s | LPINN <= 1e-2 |", "|---|---|---|---|---|---|"]
+    rows = ["| c | PINN rel. L2 | PINN wall s | LPINN rel. L2 | LPINN wall s | LPINN <= 1e-2 |",
+            "|---|---|---|---|---|---|"]
     speeds = sorted({int(p.name[1:]) for p in root.glob("*/c*") if (p / "summary.json").is_file()})
     for c in speeds:
         cells = []
