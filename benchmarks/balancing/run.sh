@@ -16,7 +16,7 @@ sweep() {  # $1 = pde name, $2 = experiment, $3 = sweep name, then overrides
 }
 H="helmholtz wang2020_helmholtz"
 K="klein_gordon wang2020_klein_gordon"
-GC=(balancer=gcond "optimizer.betas=[0,0.999]")
+GC=(balancer=gcond "optimizer.betas=[0.0,0.999]")
 
 # two queues of about equal cost, side by side
 ( sweep $H m1_m4 balancer=fixed,lra_code model=mlp,modified_mlp

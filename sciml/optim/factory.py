@@ -57,7 +57,8 @@ def adam(model: nn.Module, steps: int, lr: float = 1e-3, betas: Sequence[float] 
     params = trainable(model)
     if fused is None:  # the fused kernel is the fastest on CPU and GPU alike for these small models
         fused = all(p.is_floating_point() for p in params)
-    opt = cls(params, lr=_check_lr(lr), betas=tuple(betas), eps=eps, weight_decay=weight_decay, fused=fused)
+    betas = tuple(float(b) for b in betas)  # [0, 0.999] from the command line arrives with an int
+    opt = cls(params, lr=_check_lr(lr), betas=betas, eps=eps, weight_decay=weight_decay, fused=fused)
     budget = phase_steps or steps
     return Phase("adamw" if decoupled else "adam", opt,
                  make_schedule(opt, schedule, budget, decay_rate, decay_steps, final_fraction), phase_steps)
