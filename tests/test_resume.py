@@ -18,10 +18,10 @@ from sciml import optim
 from sciml.balancing import FixedWeights
 from sciml.engines import Engine
 from sciml.errors import ConfigError
+from sciml.io.history import read_metrics
 from sciml.models import MLP
 from sciml.train import Trainer
 from sciml.train.checkpointing import latest_checkpoint, load_checkpoint
-from sciml.train.run_files import read_metrics
 from sciml.train.guard import DivergenceError, DivergenceGuard
 from tests.helpers.callbacks import InjectNaN
 

@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from sciml.train.run_files import read_metrics
+from sciml.io.history import read_metrics
 
 TIMES = (5.0, 10.0, 20.0)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from sciml.train.run_files import read_metrics
+from sciml.io.history import read_metrics
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sciml.io.plots import pyplot
 X_AXES = (("step", "step"), ("wall_s", "wall time [s]"))
 
 
-def read_rows(run_dir: str | Path) -> list[dict]:
+def read_metrics(run_dir: str | Path) -> list[dict]:
     """The rows of ``run_dir/metrics.jsonl`` (empty when the file is missing)."""
     path = Path(run_dir) / "metrics.jsonl"
     if not path.is_file():

@@ -18,7 +18,7 @@ import torch
 from sciml.errors import ConfigError, positive_int
 from sciml.io.export import ExportSettings, Predict, export_solution
 from sciml.io.grids import layout
-from sciml.io.history import plot_history, read_rows
+from sciml.io.history import plot_history, read_metrics
 from sciml.io.render import RenderResult, render_fields
 from sciml.io.report import FIELDS_DIR, HISTORY_DIR, RENDERS_DIR, write_report
 from sciml.problem import Problem
@@ -36,7 +36,7 @@ def write_outputs(run_dir: str | Path, problem: Problem, predict: Predict, dtype
     if export:
         export_solution(problem, predict, run / FIELDS_DIR, dtype, device, settings)
     if plots:
-        plot_history(read_rows(run), run / HISTORY_DIR)
+        plot_history(read_metrics(run), run / HISTORY_DIR)
     result = None
     if render:
         result = render_fields(run / FIELDS_DIR, run / RENDERS_DIR, render_timeout)

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from sciml.io.export import MANIFEST
-from sciml.io.history import read_rows
+from sciml.io.history import read_metrics
 from sciml.io.render import STATUS
 
 HISTORY_DIR, FIELDS_DIR, RENDERS_DIR = "plots", "fields", "renders"
@@ -57,7 +57,7 @@ def write_report(run_dir: str | Path) -> Path:
     lines = [f"# Run report: {summary.get('pde', run.name)}", "", f"Run directory: `{run.resolve()}`", ""]
     if summary:
         lines += ["## Summary", "", *_table(list(summary.items()), ("quantity", "value")), ""]
-    rows = read_rows(run)
+    rows = read_metrics(run)
     if rows:
         lines += [f"## Last logged step ({rows[-1].get('step')})", "",
                   *_table([(k, v) for k, v in rows[-1].items() if k != "step"], ("metric", "value")), ""]

@@ -1,9 +1,11 @@
-"""What a run writes into its directory: metrics rows, the summary and checkpoints."""
+"""What a run writes into its directory: metric rows and the summary (checkpoints: checkpointing.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from sciml.io.history import read_metrics
 
 
 class RunFiles:
@@ -24,9 +26,3 @@ class RunFiles:
 
     def write_summary(self, summary: dict) -> None:
         (self.dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-
-
-def read_metrics(run_dir: str | Path) -> list[dict]:
-    """The metric rows of a run directory."""
-    with (Path(run_dir) / "metrics.jsonl").open() as f:
-        return [json.loads(line) for line in f if line.strip()]
