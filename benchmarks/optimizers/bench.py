@@ -69,7 +69,7 @@ def problem(name: str):
     if name == "poisson5":
         return Poisson(dim=5, solution="sin_sum", batch_size={"pde": 600, "bc": 400}), 3, 20
     if name == "poisson2":
-        return Poisson(dim=2, solution="sin_prod", batch_size={"pde": 500, "bc": 100}), 2, 10
+        return Poisson(dim=2, solution="sin_prod", batch_size={"pde": 250, "bc": 50}), 2, 10
     raise SystemExit(f"unknown problem {name}")
 
 

@@ -16,9 +16,10 @@ for problem in helmholtz poisson5; do
   for lr in 1e-3 3e-3 1e-2; do run $problem adam $lr 25; done
   for lr in 5e-3 2e-2 5e-2; do run $problem muon $lr 25; run $problem auon $lr 25; run $problem hybrid_auon $lr 25; done
   run $problem muon_svd 2e-2 25
-  for lr in 1e-2 5e-2 2e-1; do run $problem polargrad $lr 25; done
+  # PolarGrad's step is ν·U with ν the nuclear norm of the momentum: 1e-2 and up diverge (NaN) on Helmholtz
+  for lr in 1e-5 1e-4 1e-3 1e-2 5e-2 2e-1; do run $problem polargrad $lr 25; done
   for lr in 1e-3 3e-3 1e-2; do run $problem aro $lr 25; run $problem scion $lr 25; done
   for lr in 3e-4 1e-3 3e-3; do run $problem stack $lr 25; run $problem symmetric $lr 25; done
-  for method in lbfgs ssbfgs gns engd; do run $problem $method 1.0 2; done
-  for method in adam_lbfgs adam_gns; do run $problem $method 1e-3 10 --switch 300; done
+  for method in lbfgs ssbfgs gns lm engd; do run $problem $method 1.0 2; done
+  for method in adam_lbfgs adam_gns adam_lm; do run $problem $method 1e-3 10 --switch 300; done
 done

@@ -8,7 +8,8 @@ by Urbán, Stefanou & Pons 2025 and Kiyani et al. 2025), with ``s = θ⁺ − θ
 ``φ = 1`` is BFGS, ``φ ∈ [0, 1)`` a restricted Broyden update; the self-scaling ``τ = min(1, sᵀy / yᵀHy)``
 (Al-Baali's restriction of Oren-Luenberger's ``sᵀy / yᵀHy``) damps an overestimating ``H``. The direction
 ``−H∇L`` is searched with torch's strong-Wolfe line search (the one of ``torch.optim.LBFGS``); the first
-step scales ``H = I`` by ``sᵀy / yᵀy``. One ``step`` = one iteration (closure optimizer).
+step scales ``H = I`` by ``sᵀy / yᵀy``, and a line search without decrease restarts from there.
+One ``step`` = one iteration (closure optimizer).
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ class SSBFGS(Optimizer):
                                            x, t, d, float(loss), g, gtd, tolerance_change=group["tolerance_change"],
                                            max_ls=group["max_line_search"])
         s = t * d
+        if not f_new < float(loss):  # the line search found no decrease: stay, restart from the gradient
+            self._assign(x)
+            state.pop("inverse_hessian", None)
+            return loss
         self._assign(x + s)
         y = g_new - g
         sy = float(s @ y)
