@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--resume", help="run directory whose checkpoint (model and optimizer) to continue from")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: no OpenMP oversubscription "
                         "on a shared machine)")
     args = parser.parse_args()
@@ -113,6 +114,8 @@ def main() -> None:
                       dtype=getattr(torch, args.dtype), plot=False,
                       info={"method": args.method, "lr": args.lr, "budget_s": args.budget, "problem": args.problem},
                       callbacks=[budget])
+    if args.resume:
+        trainer.load_training_state(torch.load(Path(args.resume) / "checkpoint.pt", weights_only=False))
     summary = trainer.fit()
     print(json.dumps({k: summary.get(k) for k in ("method", "lr", "steps", "train_s", "rel_l2", "best_rel_l2")}))
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from sciml.io.history import read_metrics
 
-TIMES = (5.0, 10.0, 20.0)
+TIMES = (5.0, 10.0, 20.0, 60.0, 300.0)
+NO_LR = {"lbfgs", "ssbfgs", "gns", "lm", "engd"}  # lr unused (1.0); adam_* chains sweep nothing either
 
 
 def curve(run: Path) -> list[tuple[float, float]]:
@@ -44,7 +45,7 @@ def collect(problem_dir: Path) -> dict[str, dict]:
         points = curve(run)
         if not points:
             continue
-        entry = methods.setdefault(summary["method"], {"runs": []})
+        entry = methods.setdefault(summary["method"], {"runs": [], "budget": summary["budget_s"]})
         entry["runs"].append({"lr": summary["lr"], "steps": summary["steps"], "final": points[-1][1],
                               "steps_per_s": summary["steps_per_s"], "curve": points})
     for entry in methods.values():
@@ -66,10 +67,12 @@ def table(methods: dict[str, dict], budget: float) -> str:
     for name in order:
         entry = methods[name]
         best = entry["best"]
-        sweep = ", ".join(f"{r['lr']:g}" for r in sorted(entry["runs"], key=lambda r: r["lr"]))
+        fixed = name in NO_LR or name.startswith("adam_")
+        sweep = "—" if fixed else ", ".join(f"{r['lr']:g}" for r in sorted(entry["runs"], key=lambda r: r["lr"]))
         errs = [at(best["curve"], t) for t in times]
         ratio = at(adam["curve"], budget) / errs[-1] if adam and math.isfinite(errs[-1]) else math.nan
-        lines.append(f"| {name} | {sweep} | {best['lr']:g} | {best['steps']} | "
+        lr = "—" if fixed else f"{best['lr']:g}"
+        lines.append(f"| {name} | {sweep} | {lr} | {best['steps']} | "
                      + " | ".join(fmt(e) for e in errs) + f" | {ratio:.2g}× |")
     return "\n".join(lines)
 
@@ -81,11 +84,13 @@ def plot(methods: dict[str, dict], title: str, path: Path) -> None:
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     fig, ax = plt.subplots(figsize=(8, 5))
+    ax.set_prop_cycle(color=plt.cm.tab20.colors)
     for name in sorted(methods, key=lambda m: methods[m]["best"]["final"]):
         best = methods[name]["best"]
         xs, ys = zip(*best["curve"])
         style = "--" if name in ("adam", "adam_lbfgs", "lbfgs") else "-"
-        ax.step(xs, ys, style, where="post", label=f"{name} (lr {best['lr']:g})")
+        label = name if name in NO_LR or name.startswith("adam_") else f"{name} (lr {best['lr']:g})"
+        ax.step(xs, ys, style, where="post", label=label)
     ax.set_yscale("log")
     ax.set_xlabel("wall time [s] (1 CPU thread)")
     ax.set_ylabel("best relative L2 so far")
@@ -108,9 +113,9 @@ def main() -> None:
         methods = collect(problem_dir)
         if not methods:
             continue
-        budget = max(r["curve"][-1][0] for m in methods.values() for r in m["runs"])
+        budget = max(m["budget"] for m in methods.values())
         plot(methods, problem_dir.name, out / f"{problem_dir.name}.png")
-        print(f"## {problem_dir.name}\n\n{table(methods, round(budget))}\n")
+        print(f"## {problem_dir.name}\n\n{table(methods, budget)}\n")
         curves[problem_dir.name] = {name: {"lr": m["best"]["lr"], "curve": m["best"]["curve"]}
                                     for name, m in methods.items()}
     (out / "curves.json").write_text(json.dumps(curves, indent=0))
