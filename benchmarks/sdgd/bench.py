@@ -120,7 +120,9 @@ def worker_platform(dim: int, steps: int, threads: int, warmup: int) -> dict:
                f"pde.compile={str(dim >= 10_000).lower()}",  # fusing f pays from d ~ 1e4 (compile: warm-up)
                f"hydra.run.dir={run_dir}"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-4000:]}")
         summary = json.loads((Path(run_dir) / "summary.json").read_text())
         rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
     start = next(r for r in rows if r["step"] >= warmup)
@@ -131,7 +133,9 @@ def worker_platform(dim: int, steps: int, threads: int, warmup: int) -> dict:
 
 
 def spawn(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"worker {args} failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
