@@ -38,8 +38,11 @@ def at(points: list[tuple[float, float]], t: float) -> float:
 
 def collect(problem_dir: Path) -> dict[str, dict]:
     methods: dict[str, dict] = {}
+    failed: dict[str, list[str]] = {}
     for run in sorted(problem_dir.iterdir()):
-        if not (run / "summary.json").exists():
+        if not (run / "summary.json").exists():  # stopped by the trainer's divergence guard (NaN)
+            name, _, lr = run.name.rpartition("_lr")
+            failed.setdefault(name, []).append(lr)
             continue
         summary = json.loads((run / "summary.json").read_text())
         points = curve(run)
@@ -48,9 +51,14 @@ def collect(problem_dir: Path) -> dict[str, dict]:
         entry = methods.setdefault(summary["method"], {"runs": [], "budget": summary["budget_s"]})
         entry["runs"].append({"lr": summary["lr"], "steps": summary["steps"], "final": points[-1][1],
                               "steps_per_s": summary["steps_per_s"], "curve": points})
-    for entry in methods.values():
-        entry["best"] = min(entry["runs"], key=lambda r: r["final"])
+    for name, entry in methods.items():
+        entry["best"] = min(entry["runs"], key=lambda r: at(r["curve"], entry["budget"]))
+        entry["failed"] = failed.get(name, [])
     return methods
+
+
+def _key(x: float) -> float:
+    return x if math.isfinite(x) else math.inf
 
 
 def fmt(x: float) -> str:
@@ -63,12 +71,14 @@ def table(methods: dict[str, dict], budget: float) -> str:
     head = ("| method | lr sweep | best lr | steps | " + " | ".join(f"rel L2 @ {t:g} s" for t in times)
             + " | Adam / method @ end |")
     lines = [head, "|" + "---|" * (5 + len(times))]
-    order = sorted(methods, key=lambda m: methods[m]["best"]["final"])
+    order = sorted(methods, key=lambda m: _key(at(methods[m]["best"]["curve"], budget)))
     for name in order:
         entry = methods[name]
         best = entry["best"]
         fixed = name in NO_LR or name.startswith("adam_")
         sweep = "—" if fixed else ", ".join(f"{r['lr']:g}" for r in sorted(entry["runs"], key=lambda r: r["lr"]))
+        if entry["failed"]:
+            sweep += "; NaN at " + ", ".join(entry["failed"])
         errs = [at(best["curve"], t) for t in times]
         ratio = at(adam["curve"], budget) / errs[-1] if adam and math.isfinite(errs[-1]) else math.nan
         lr = "—" if fixed else f"{best['lr']:g}"
@@ -85,7 +95,7 @@ def plot(methods: dict[str, dict], title: str, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     ax.set_prop_cycle(color=plt.cm.tab20.colors)
-    for name in sorted(methods, key=lambda m: methods[m]["best"]["final"]):
+    for name in sorted(methods, key=lambda m: _key(at(methods[m]["best"]["curve"], methods[m]["budget"]))):
         best = methods[name]["best"]
         xs, ys = zip(*best["curve"])
         style = "--" if name in ("adam", "adam_lbfgs", "lbfgs") else "-"
