@@ -22,3 +22,7 @@ run helmholtz_90s helmholtz stack 3e-3 90 50
 run helmholtz_90s helmholtz scion 3e-3 90 50
 run poisson2 poisson2 engd 1.0 300 10 --dtype float64
 run poisson2 poisson2 adam 1e-3 300 100 --dtype float64
+# the long Levenberg-Marquardt run, then 480 s more from its checkpoint (report.py reads the two metrics
+# files concatenated in one directory, poisson2_long/lm_lr1.0)
+run poisson2_long poisson2 lm 1.0 1500 25 --dtype float64
+run poisson2_long_cont poisson2 lm 1.0 480 25 --dtype float64 --resume "$out/poisson2_long/lm_lr1.0"
