@@ -3,14 +3,14 @@
 Both linearise the residual ``r(θ)`` of the loss ``L = ‖r‖²`` (the trainer's weighted residual vector,
 ``Trainer.residual_vector``): with ``J = ∂r/∂θ``, ``∇L = 2Jᵀr`` and the Gauss-Newton Hessian is ``2JᵀJ``.
 
-- :class:`GNS` (Semenov, Jaggi & Doikov 2025, arXiv 2506.13710, Algorithm 1 with ``H = 2JᵀJ``):
+- :class:`GNS` (Semenov, Jaggi & Doikov 2025, arXiv 2506.13710, with ``H = 2JᵀJ``):
   ``λ = ‖∇L‖/γ``, ``θ⁺ = θ − (2JᵀJ + λI)⁻¹∇L``; accept if ``L(θ) − L(θ⁺) ≥ ‖∇L(θ⁺)‖²/(8λ)`` and then
   ``γ ← 2γ``, else ``γ ← γ/2`` and retry: Levenberg-Marquardt with damping proportional to ``‖∇L‖``.
 - :class:`LevenbergMarquardt` (Levenberg 1944, Marquardt 1963, with Nielsen's 1999 damping update):
   ``θ⁺ = θ − (JᵀJ + μI)⁻¹Jᵀr``; with the gain ratio ``ρ = (L(θ) − L(θ⁺)) / (L(θ) − ‖r − Jδ‖²)``, accept if
   ``ρ > 0`` and set ``μ ← μ·max(1/3, 1 − (2ρ − 1)³)``, else ``μ ← μν``, ``ν ← 2ν`` and retry.
 - :class:`EnergyNaturalGradient` (Müller & Zeinhofer 2023, "Achieving high accuracy with PINNs via
-  energy natural gradients", Eq. 3.3 and Sec. 3.2): for a linear PDE, ``JᵀJ`` is the Gram matrix of the
+  energy natural gradients", ICML 2023): for a linear PDE, ``JᵀJ`` is the Gram matrix of the
   energy inner product; ``θ⁺ = θ − η (JᵀJ)⁺ Jᵀr`` with ``η`` chosen on the grid ``{2⁻ᵏ}`` by loss.
 
 The linear systems are solved in the smaller of the two spaces (``N`` residuals or ``P`` parameters):

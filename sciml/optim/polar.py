@@ -3,10 +3,10 @@
 - :func:`newton_schulz`: the odd polynomial iteration ``X ← a X + (b A + c A²) X``, ``A = X Xᵀ``, started
   from ``X / ‖X‖_F``. With Jordan's quintic coefficients ``(3.4445, −4.7750, 2.0315)`` (Muon, K. Jordan
   2024) five steps push every singular value into a band around 1 without converging to it; the cubic
-  coefficients ``(1.5, −0.5, 0)`` (Higham, *Functions of Matrices*, Eq. 8.20) converge to the exact
+  coefficients ``(1.5, −0.5, 0)`` (Higham, *Functions of Matrices*, 2008, ch. 8) converge to the exact
   polar factor for singular values in ``(0, √3)``.
 - :func:`polar_qdwh`: the QR-based dynamically weighted Halley iteration (Nakatsukasa, Bai & Gygi,
-  SIAM J. Matrix Anal. Appl. 31 (2010), Eqs. 3.2-3.4 and 4.7), converging cubically from any
+  SIAM J. Matrix Anal. Appl. 31 (2010)), converging cubically from any
   lower bound ``ℓ₀ ≤ σ_min(X / α)``.
 - :func:`polar_svd`: the exact factor from a thin SVD (small matrices).
 
@@ -65,7 +65,7 @@ def polar_svd(x: Tensor) -> Tensor:
 
 
 def _qdwh_weights(ell: float) -> tuple[float, float, float]:
-    """Halley weights ``(a, b, c)`` for the lower bound ``ℓ`` (Nakatsukasa et al. 2010, Eq. 3.4)."""
+    """Dynamically weighted Halley weights ``(a, b, c)`` for the lower bound ``ℓ`` (Nakatsukasa et al. 2010)."""
     ell2 = ell * ell
     gamma = (4.0 * (1.0 - ell2) / (ell2 * ell2)) ** (1.0 / 3.0)
     root = math.sqrt(1.0 + gamma)

@@ -1,4 +1,4 @@
-"""PolarGrad (Lau, Long & Su 2025, arXiv 2505.21799, Algorithm 1 and its polar-first variant).
+"""PolarGrad (Lau, Long & Su 2025, arXiv 2505.21799): momentum-first and polar-first variants.
 
 Momentum-first: ``M ← βM + (1−β)G``, ``U = polar(M)``, ``ν = ⟨M, U⟩ = ‖M‖_*`` (nuclear norm),
 ``W ← (1 − ηλ)W − η ν U``. Polar-first: ``U = polar(G)``, ``ν = ⟨G, U⟩``, momentum on ``U``, step ``ν M``.

@@ -1,6 +1,6 @@
 """Scion-style steps: steepest descent as the linear minimisation oracle (LMO) of a layer norm
 (Bernstein & Newhouse 2024, "Old optimizer, new norm"; Pethick et al. 2025, "Training deep learning
-models with norm-constrained LMOs", Algorithm 1 and Table 2).
+models with norm-constrained LMOs").
 
 ``D ← βD + (1−β)G``; ``W ← (1 − γ)W − γρ·LMO(D)`` (constrained) or ``W ← W − γρ·LMO(D)``. Oracles
 (each the maximiser of ``⟨D, X⟩`` over the unit ball of the named operator norm, sign flipped by the step):
