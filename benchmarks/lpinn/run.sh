@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DDE_BACKEND=pytorch MPLCONFIGDIR=${MPLCONFIGDIR:-/tmp/mpl-$USER}
-common=(trainer.progress=false trainer.plot=false)
+# one thread per run: with many processes on 2 cores, OpenMP spin-waiting made steps ~500x slower
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+common=(trainer.progress=false trainer.plot=false "~output")
 
 # c-sweep, ν = 0.01: PINN and LPINN (multirun dirs multirun/convection_sweep/{pinn,lpinn}/c<c>)
 .venv/bin/sciml-train -m experiment=lpinn_sweep trainer.steps=600 'optimizer.switch=[580]' trainer.eval_every=300 \
