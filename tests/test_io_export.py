@@ -9,7 +9,8 @@ import torch
 
 from sciml.errors import ConfigError
 from sciml.geometry import BoxBoundarySampler, BoxSampler, TimeProduct
-from sciml.io.export import ExportSettings, export_solution, read_manifest
+from sciml.io.export import ExportSettings, ExportTooLarge, export_solution, read_manifest
+from sciml.io.outputs import write_outputs
 from sciml.io.grids import grid_lines, layout, structured_cells
 from sciml.problem import Problem, Reference, Term
 
@@ -198,3 +199,25 @@ def test_reference_data_grid_is_exported_on_its_own_points(tmp_path):
 def test_grid_lines_rejects_scattered_points():
     x = np.random.default_rng(0).random((12, 2))
     assert grid_lines(x, (3, 4)) is None
+
+
+def test_export_of_a_huge_dimension_is_refused_not_attempted(tmp_path, capsys):
+    """At d = 10⁶ a 129² slice would need 124 GiB of inputs: the export is skipped with a message."""
+    class Huge(Problem):
+        name = "huge"
+        variables = [f"x{i}" for i in range(1_000_000)]
+        time_variable = None
+
+        def bounds(self):
+            return [(-1.0, 1.0)] * 1_000_000
+
+        def terms(self):
+            return {}
+
+    def predict(x):
+        raise AssertionError("no point should be evaluated")
+
+    with pytest.raises(ExportTooLarge, match="GiB"):
+        export_solution(Huge(), predict, tmp_path / "fields")
+    write_outputs(tmp_path, Huge(), predict, torch.float32, "cpu", plots=False, report=False)
+    assert "fields not exported" in capsys.readouterr().err

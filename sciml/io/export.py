@@ -20,8 +20,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sciml.errors import ConfigError
 from sciml.io.grids import Piece, grid_lines, layout
 from sciml.problem import Problem
+
+MAX_INPUT_BYTES = 2 * 2**30  # largest grid of input points one export piece may build
+
+
+class ExportTooLarge(ConfigError):
+    """The export grid of a very high-dimensional problem would not fit in memory."""
 
 Predict = Callable[[Tensor], Tensor]
 MANIFEST = "manifest.json"
@@ -142,6 +149,11 @@ def export_solution(problem: Problem, predict: Predict, out_dir: str | Path, dty
     time_index = problem.variables.index(tvar) if tvar is not None else None
     pieces = layout(problem.variables, tvar, bounds, settings.resolution, settings.time_steps, settings.slices,
                     known.lines)
+    need = max(int(np.prod(piece.shape)) for piece in pieces) * problem.dim * 8
+    if need > MAX_INPUT_BYTES:
+        raise ExportTooLarge("callbacks.outputs.resolution",
+                             f"the export grid would need {need / 2**30:.1f} GiB of input points at d = "
+                             f"{problem.dim}; lower the resolution (e.g. sciml-export RUN_DIR --resolution 33)")
     datasets = []
     for piece in pieces:
         entry = {"name": piece.name, "axes": [problem.variables[a] for a in piece.axes],

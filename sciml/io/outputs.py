@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from sciml.errors import ConfigError, positive_int
-from sciml.io.export import ExportSettings, Predict, export_solution
+from sciml.io.export import ExportSettings, ExportTooLarge, Predict, export_solution
 from sciml.io.grids import layout
 from sciml.io.history import plot_history, read_metrics
 from sciml.io.render import RenderResult, render_fields
@@ -34,7 +34,10 @@ def write_outputs(run_dir: str | Path, problem: Problem, predict: Predict, dtype
     """
     run = Path(run_dir)
     if export:
-        export_solution(problem, predict, run / FIELDS_DIR, dtype, device, settings)
+        try:
+            export_solution(problem, predict, run / FIELDS_DIR, dtype, device, settings)
+        except ExportTooLarge as error:  # a finished training run is never lost to its export
+            print(f"warning: fields not exported: {error}", file=sys.stderr, flush=True)
     if plots:
         plot_history(read_metrics(run), run / HISTORY_DIR)
     result = None
