@@ -10,8 +10,8 @@ import torch
 from sciml.errors import ConfigError
 from sciml.geometry import BoxBoundarySampler, BoxSampler, TimeProduct
 from sciml.io.export import ExportSettings, ExportTooLarge, export_solution, read_manifest
-from sciml.io.outputs import write_outputs
 from sciml.io.grids import grid_lines, layout, structured_cells
+from sciml.io.outputs import write_outputs
 from sciml.problem import Problem, Reference, Term
 
 
