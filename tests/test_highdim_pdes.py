@@ -15,14 +15,7 @@ from sciml.fields import Field
 from sciml.models import MLP
 from sciml.models.separable import SeparableNet
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models: one thread avoids OpenMP barrier stalls on a shared, oversubscribed machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Exact(nn.Module):

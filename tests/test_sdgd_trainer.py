@@ -15,14 +15,7 @@ from sciml.optim import adam
 from sciml.train import relative_l2
 from sciml.train.sdgd import SDGDTrainer, tune_allocator
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models: one thread avoids OpenMP barrier stalls on a shared, oversubscribed machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def trainer(engine, dim=20, steps=60, **kwargs):

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
 from sciml.models.activations import activation as lookup_activation
+from sciml.models.jets import propagate
 from sciml.models.mlp import init_linear
 
 
@@ -70,15 +71,7 @@ class FourierMLP(nn.Module):
         h = torch.cat([cos[:, 0], sin[:, 0]], dim=1)
         h1 = torch.cat([-omega * sin, omega * cos], dim=2)
         h2 = torch.cat([-omega.square() * cos, -omega.square() * sin], dim=2)
-        for layer in self.layers[:-1]:
-            z = layer(h)
-            z1 = h1 @ layer.weight.T
-            z2 = h2 @ layer.weight.T
-            h, s1, s2 = self.act_jet(z)
-            s1 = s1.unsqueeze(1)
-            h1, h2 = s1 * z1, s2.unsqueeze(1) * z1.square() + s1 * z2
-        last = self.layers[-1]
-        return last(h), h1 @ last.weight.T, h2 @ last.weight.T
+        return propagate(self.layers, self.act_jet, h, h1, h2)
 
     def extra_repr(self) -> str:
         return f"in={self.in_dim}, out={self.out_dim}, features={self.features}, sigma={self.sigma}, " \

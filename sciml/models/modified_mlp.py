@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from sciml.models.jets import dense_jet, linear_jet
 from sciml.models.mlp import MLP, init_linear
 
 
@@ -54,18 +55,12 @@ class ModifiedMLP(MLP):
         gap, gap1, gap2 = v - u, v1 - u1, v2 - u2
         h, h1, h2 = self._input_jet(self.layers[0], xn, dims)
         for layer in self.layers[1:-1]:
-            z = layer(h)
-            z1 = h1 @ layer.weight.T
-            z2 = h2 @ layer.weight.T
-            g, s1, s2 = self.act_jet(z)
-            s1 = s1.unsqueeze(1)
-            g1, g2 = s1 * z1, s2.unsqueeze(1) * z1.square() + s1 * z2
+            g, g1, g2 = dense_jet(layer, self.act_jet, h, h1, h2)
             gb = g.unsqueeze(1)
             h = u + g * gap
             h1 = u1 + g1 * gap.unsqueeze(1) + gb * gap1
             h2 = u2 + g2 * gap.unsqueeze(1) + 2 * g1 * gap1 + gb * gap2
-        last = self.layers[-1]
-        return last(h), h1 @ last.weight.T, h2 @ last.weight.T
+        return linear_jet(self.layers[-1], h, h1, h2)
 
 
 __all__ = ["ModifiedMLP"]

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
+from sciml.models.jets import propagate
 from sciml.models.mlp import MLP
 
 
@@ -91,10 +92,4 @@ class PeriodicMLP(nn.Module):
         """Value, first and second derivatives along coordinates ``dims`` (contract of :meth:`MLP.taylor`)."""
         dims = torch.arange(x.shape[1], device=x.device) if dims is None else dims
         h, h1, h2 = self.embedding.jet(x, dims)
-        for layer in self.mlp.layers[:-1]:
-            z, z1, z2 = layer(h), h1 @ layer.weight.T, h2 @ layer.weight.T
-            h, s1, s2 = self.mlp.act_jet(z)
-            s1 = s1.unsqueeze(1)
-            h1, h2 = s1 * z1, s2.unsqueeze(1) * z1.square() + s1 * z2
-        last = self.mlp.layers[-1]
-        return last(h), h1 @ last.weight.T, h2 @ last.weight.T
+        return propagate(self.mlp.layers, self.mlp.act_jet, h, h1, h2)
