@@ -10,7 +10,14 @@ from sciml.engines import Engine, autograd_jet
 from sciml.fields import Field
 from sciml.models import MLP
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """float64 by default inside this module only (a module-level setting would leak into other tests)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 class Known(nn.Module):

@@ -176,11 +176,11 @@ def tiny_trainer(optimizer, steps=4):
 def test_second_order_methods_through_the_trainer(name):
     with initialize_config_dir(str(CONFIGS / "optimizer"), version_base="1.3"):
         factory = instantiate(compose(name))
-    trainer = tiny_trainer(factory, steps=6)
+    trainer = tiny_trainer(factory, steps=10)
     points = trainer.sample()
     first = float(sum(trainer.losses(points).values()).detach())
     trainer._fixed_points = points
-    for _ in range(6):
+    for _ in range(10):
         trainer.train_step()
     assert float(sum(trainer.losses(points).values()).detach()) < 0.5 * first
 

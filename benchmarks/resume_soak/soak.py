@@ -3,8 +3,8 @@ same run left alone.
 
     python benchmarks/resume_soak/soak.py [--steps 3000] [--kills 5] [--seed 0]
 
-Writes results.json beside this file. Kill times are drawn at random within the run; each kill waits for
-at least one new periodic checkpoint so that every interruption forces a real resume.
+Writes results.json beside this file. The kills follow random checkpoints spread over the whole run (both
+optimizer phases), each at a random moment after its checkpoint, so every interruption forces a resume.
 """
 
 from __future__ import annotations
@@ -53,15 +53,17 @@ def main() -> None:
     subprocess.run(command(args.steps, straight), cwd=ROOT, env=env, check=True, capture_output=True)
     straight_s = time.time() - t0
 
+    # kill after random checkpoints spread over the whole run (Adam and L-BFGS phases alike), each at a
+    # random moment after that checkpoint was written
+    every = 100
+    targets = sorted(rng.sample(range(1, args.steps // every), args.kills))
     kills = []
     cmd = command(args.steps, broken)
-    for _ in range(args.kills):
+    for target in targets:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        start = newest_step(broken)
-        wait = rng.uniform(0.1, 0.6) * straight_s * 0.8 / args.kills
-        time.sleep(wait)
-        while newest_step(broken) <= start and proc.poll() is None:
-            time.sleep(0.05)
+        while newest_step(broken) < target * every and proc.poll() is None:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.2))
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)
