@@ -79,6 +79,9 @@ def run(cfg: DictConfig, run_dir: Path, choices: dict[str, str]) -> dict:
     if world.is_main:
         print(f"run directory: {run_dir}", flush=True)
     summary = trainer.fit()
+    if world.active:  # leave the process group together
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     if world.is_main:
         shown = {k: summary[k] for k in ("rel_l2", "best_rel_l2", "steps_per_s", "wall_s") if k in summary}
         print(f"done: {json.dumps(shown)}\nrun directory: {run_dir}", flush=True)

@@ -37,7 +37,8 @@ def main(out: str, balancer: str) -> None:
     trainer.train_step()
     if world.is_main:
         torch.save([p.grad.clone() for p in model.parameters()], out)
-    if world.active:
+    if world.active:  # leave together: a rank that exits while the other still talks to it aborts
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
