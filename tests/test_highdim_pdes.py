@@ -4,7 +4,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from pdes.ball import BallPDE, RadialBallSampler
 from pdes.black_scholes import BlackScholesBarenblatt
@@ -14,21 +13,15 @@ from sciml.engines import Engine
 from sciml.fields import Field
 from sciml.models import MLP
 from sciml.models.separable import SeparableNet
+from tests.helpers.exact_model import ExactSolution
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-class Exact(nn.Module):
-    def __init__(self, problem):
-        super().__init__()
-        self.problem = problem
-
-    def forward(self, x):
-        return self.problem.exact(x)
 
 
 def exact_field(problem, x):
-    return Field(Exact(problem), x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
+    return Field(ExactSolution(problem), x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
 
 
 def ball_points(n, d, seed=0):

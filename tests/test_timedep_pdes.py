@@ -16,17 +16,11 @@ from pdes.reaction import Reaction
 from sciml.engines.base import Engine
 from sciml.fields import Field
 from sciml.train.causal import CausalWeights
+from tests.helpers.exact_model import ExactSolution
 
 D = torch.float64
 
 
-class Exact(nn.Module):
-    def __init__(self, problem):
-        super().__init__()
-        self.problem = problem
-
-    def forward(self, x):
-        return self.problem.exact(x)
 
 
 def field(problem, model, x):
@@ -41,7 +35,7 @@ def points(problem, name, n=300, seed=0):
 @pytest.mark.parametrize("problem", [Convection(beta=40.0), ConvectionDiffusion(speed=30.0, viscosity=0.05),
                                      Reaction(rho=5.0)], ids=["convection", "convection_diffusion", "reaction"])
 def test_exact_solutions_satisfy_every_term(problem):
-    model = Exact(problem)
+    model = ExactSolution(problem)
     for name in ("pde", "ic", "bc"):
         r = problem.terms()[name].residual(field(problem, model, points(problem, name)))
         assert r.abs().max() < 1e-10, name
@@ -49,7 +43,7 @@ def test_exact_solutions_satisfy_every_term(problem):
 
 def test_exact_solutions_fail_a_perturbed_pde():
     problem, wrong = ConvectionDiffusion(speed=30.0, viscosity=0.05), ConvectionDiffusion(speed=31.0, viscosity=0.05)
-    r = wrong.pde_residual(field(wrong, Exact(problem), points(problem, "pde")))
+    r = wrong.pde_residual(field(wrong, ExactSolution(problem), points(problem, "pde")))
     assert r.abs().max() > 0.1
 
 
