@@ -57,7 +57,8 @@ class DivergenceGuard:
         self._snapshot = copy.deepcopy(trainer.training_state(include_rng=False))
 
     def maybe_snapshot(self, trainer) -> None:
-        if self.enabled and (self._snapshot is None or trainer.step % self.snapshot_every == 0):
+        """Keep a copy of the last good state (only the rollback policy needs one)."""
+        if self.policy == "rollback" and (self._snapshot is None or trainer.step % self.snapshot_every == 0):
             self.snapshot(trainer)
 
     def healthy(self, trainer, total: Tensor) -> bool:
