@@ -106,11 +106,6 @@ class Field:
             return self._select(self._get(f"d2:{i},{j}", lambda: self.engine.mixed(self, i, j)))
         raise ValueError("u.d takes one or two variable names")
 
-    def detach_copy(self) -> Field:
-        """A fresh field on the same (detached) points, with an empty cache."""
-        return Field(self.model, self.x.detach(), self.variables, self.engine, self.spatial_dims,
-                     self.outputs, self.data)
-
 
 def evaluate(model: nn.Module, x: Tensor, chunk: int = 65_536) -> Tensor:
     """Model output at ``x`` without gradients, in chunks to bound memory."""

@@ -107,7 +107,8 @@ class Trainer:
         except TypeError as error:  # an option the optimizer does not take
             raise ConfigError("optimizer", str(error)) from None
         self.plan = Plan(built if isinstance(built, list) else [built])
-        engine.setup(problem, self.generator) if hasattr(engine, "setup") else None
+        if hasattr(engine, "setup"):  # stochastic engines draw from the trainer's generator
+            engine.setup(problem, self.generator)
         write = run_dir is not None and self.world.is_main
         self.files = RunFiles(Path(run_dir)) if write else None
         self.checkpoints = CheckpointManager(Path(run_dir) if write else None, checkpoint_every, checkpoint_keep)
