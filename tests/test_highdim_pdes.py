@@ -18,8 +18,6 @@ from tests.helpers.exact_model import ExactSolution
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-
-
 def exact_field(problem, x):
     return Field(ExactSolution(problem), x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
 
@@ -39,6 +37,18 @@ def test_ball_exact_solution_satisfies_pde(equation, solution):
     assert residual.abs().max() < 1e-10
     sphere = x / x.norm(dim=1, keepdim=True)
     assert problem.exact(sphere).abs().max() < 1e-12
+
+
+def test_ball_coefficients_from_numpy_follow_its_legacy_stream():
+    import numpy as np
+
+    problem = BallPDE(dim=9, solution="three_body", seed=4, coefficients="numpy")
+    assert torch.equal(problem.coefficients, torch.from_numpy(np.random.RandomState(4).standard_normal(9)[:7]))
+    assert not torch.equal(problem.coefficients, BallPDE(dim=9, solution="three_body", seed=4).coefficients[:7])
+    x = ball_points(10, 9)
+    assert problem.residual(exact_field(problem, x)).abs().max() < 1e-10
+    with pytest.raises(Exception, match="coefficients"):
+        BallPDE(dim=9, coefficients="matlab")
 
 
 @pytest.mark.parametrize("make", [lambda: HJBLin(dim=6), lambda: BlackScholesBarenblatt(dim=6)],

@@ -63,6 +63,22 @@ def test_damped_and_pseudo_inverse_solves(shape):
     assert torch.allclose(pinv_solve(jac, r, 1e-12), torch.linalg.pinv(jac) @ r, atol=1e-10)
 
 
+def test_damped_solve_of_a_float32_jacobian_survives_a_tiny_damping():
+    """Rank-deficient float32 J, μ far below float32 resolution of JᵀJ: the float32 Cholesky fails, the
+    solve (accumulated in float64) returns the float64 answer in float32."""
+    gen = torch.Generator().manual_seed(3)
+    base = torch.randn(30, 5, dtype=torch.float64, generator=gen)
+    jac = torch.cat([base, base @ torch.randn(5, 15, dtype=torch.float64, generator=gen)], 1)  # rank 5 of 20
+    r = torch.randn(30, dtype=torch.float64, generator=gen)
+    gram32 = (jac.mT @ jac).float()
+    gram32.diagonal().add_(1e-6)
+    assert int(torch.linalg.cholesky_ex(gram32).info) != 0
+    delta = damped_solve(jac.float(), r.float(), 1e-6)
+    assert delta.dtype == torch.float32
+    exact = damped_solve(jac.float().double(), r.float().double(), 1e-6)  # the same input, in float64
+    assert torch.allclose(delta.double(), exact, rtol=1e-5, atol=1e-6 * float(exact.abs().max()))
+
+
 @pytest.mark.parametrize("cls", [GNS, LevenbergMarquardt])
 def test_damped_gauss_newton_solves_linear_least_squares(cls):
     a, b, x = linear_problem()
@@ -183,6 +199,27 @@ def test_second_order_methods_through_the_trainer(name):
     for _ in range(10):
         trainer.train_step()
     assert float(sum(trainer.losses(points).values()).detach()) < 0.5 * first
+
+
+def test_per_point_jacobian_equals_the_batched_backward_one():
+    """The trainer's torch.func Jacobian (per point, vmapped) = N batched backward passes through r."""
+    trainer = tiny_trainer(lambda model, steps: Phase(LevenbergMarquardt(model.parameters()), 0))
+    points = trainer.sample()
+    params = list(trainer.model.parameters())
+    r_fast, jac_fast = trainer.linearize(points, params)
+    assert trainer._per_point_jacobian  # the fast route was taken
+    with torch.enable_grad():
+        r = trainer.residual_vector(points).reshape(-1)
+        jac = residual_jacobian(r, params)
+    assert jac_fast.shape == (60, sum(p.numel() for p in params))
+    assert torch.allclose(r_fast, r.detach(), atol=1e-13)
+    assert torch.allclose(jac_fast, jac, atol=1e-12)
+    # a parameter outside the model: the generic route, the same numbers
+    extra = nn.Parameter(torch.ones(2, dtype=torch.float64))
+    r_slow, jac_slow = trainer.linearize(points, params + [extra])
+    assert not trainer._per_point_jacobian
+    assert torch.allclose(jac_slow[:, :-2], jac, atol=1e-12) and torch.equal(jac_slow[:, -2:], torch.zeros(60, 2,
+                                                                                     dtype=torch.float64))
 
 
 OPTIMIZER_CONFIGS = sorted(p.stem for p in (CONFIGS / "optimizer").glob("*.yaml"))

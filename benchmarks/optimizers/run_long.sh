@@ -12,7 +12,7 @@ run() {  # dir problem method lr budget eval_every [extra...]
       --out "$dir" "${@:7}" >> "$out/log.txt" 2>&1 || echo "FAILED $1 $3 $4" >> "$out/log.txt"
 }
 mkdir -p "$out"
-run poisson2 poisson2 lm 1.0 600 10 --dtype float64
+run poisson2 poisson2 lm 1.0 300 10 --dtype float64
 for lr in 1e-3 1e-2; do run helmholtz_90s helmholtz adam $lr 90 50; done
 run helmholtz_90s helmholtz ssbfgs 1.0 90 10
 run helmholtz_90s helmholtz lbfgs 1.0 90 10
@@ -20,9 +20,7 @@ run helmholtz_90s helmholtz adam_ssbfgs 1e-3 90 25 --switch 1000
 run helmholtz_90s helmholtz adam_lbfgs 1e-3 90 25 --switch 1000
 run helmholtz_90s helmholtz stack 3e-3 90 50
 run helmholtz_90s helmholtz scion 3e-3 90 50
+for method in lm gns engd; do run helmholtz_90s helmholtz $method 1.0 90 10; done
+run helmholtz_90s helmholtz adam_lm 1e-3 90 25 --switch 1000
 run poisson2 poisson2 engd 1.0 300 10 --dtype float64
 run poisson2 poisson2 adam 1e-3 300 100 --dtype float64
-# the long Levenberg-Marquardt run, then 480 s more from its checkpoint (report.py reads the two metrics
-# files concatenated in one directory, poisson2_long/lm_lr1.0)
-run poisson2_long poisson2 lm 1.0 1500 25 --dtype float64
-run poisson2_long_cont poisson2 lm 1.0 480 25 --dtype float64 --resume "$out/poisson2_long/lm_lr1.0"

@@ -14,9 +14,11 @@ Both linearise the residual ``r(θ)`` of the loss ``L = ‖r‖²`` (the trainer
   energy inner product; ``θ⁺ = θ − η (JᵀJ)⁺ Jᵀr`` with ``η`` chosen on the grid ``{2⁻ᵏ}`` by loss.
 
 The linear systems are solved in the smaller of the two spaces (``N`` residuals or ``P`` parameters):
-``(JᵀJ + μI)⁻¹Jᵀr = Jᵀ(JJᵀ + μI)⁻¹r``. ``J`` comes from one batched backward pass per chunk of
-residuals (``torch.autograd.grad(..., is_grads_batched=True)``), so the cost is ``N`` backward passes;
-these methods suit small networks and fixed point sets (which the trainer uses for them).
+``(JᵀJ + μI)⁻¹Jᵀr = Jᵀ(JJᵀ + μI)⁻¹r``. ``J`` comes from the caller's ``linearize(params) -> (r, J)``
+when given (the trainer builds it point by point with ``torch.func``, :mod:`sciml.train.jacobian`), else
+from one batched backward pass per chunk of residuals (``torch.autograd.grad(..., is_grads_batched=True)``),
+``N`` backward passes. These methods suit small networks and fixed point sets (which the trainer uses for
+them): a step solves an ``min(N, P)``-sized linear system.
 """
 
 from __future__ import annotations
@@ -45,16 +47,23 @@ def residual_jacobian(r: Tensor, params: list[Tensor], chunk: int = 256) -> Tens
     return torch.cat(blocks)
 
 
-def damped_solve(jac: Tensor, r: Tensor, mu: float) -> Tensor:
-    """``(JᵀJ + μI)⁻¹ Jᵀ r`` (``μ > 0``) by Cholesky in the smaller space."""
-    n, p = jac.shape
-    if n <= p:
-        gram = jac @ jac.mT
-        gram.diagonal().add_(mu)
-        return jac.mT @ torch.cholesky_solve(r.reshape(-1, 1), torch.linalg.cholesky(gram)).reshape(-1)
-    gram = jac.mT @ jac
+def damped_solve(jac: Tensor, r: Tensor, mu: float) -> Tensor | None:
+    """``(JᵀJ + μI)⁻¹ Jᵀ r`` (``μ > 0``) by Cholesky in the smaller space, accumulated in at least float64
+    (a float32 Gram matrix loses positive definiteness once ``μ`` is small); ``None`` if the factorisation
+    fails all the same (callers treat that as a rejected step and raise ``μ``)."""
+    dtype = torch.promote_types(jac.dtype, torch.float64)
+    j, rr = jac.to(dtype), r.to(dtype).reshape(-1, 1)
+    small_n = j.shape[0] <= j.shape[1]
+    gram = j @ j.mT if small_n else j.mT @ j
     gram.diagonal().add_(mu)
-    return torch.cholesky_solve((jac.mT @ r).reshape(-1, 1), torch.linalg.cholesky(gram)).reshape(-1)
+    factor, info = torch.linalg.cholesky_ex(gram)
+    if int(info) != 0:
+        return None
+    if small_n:
+        delta = j.mT @ torch.cholesky_solve(rr, factor)
+    else:
+        delta = torch.cholesky_solve(j.mT @ rr, factor)
+    return delta.reshape(-1).to(jac.dtype)
 
 
 def pinv_solve(jac: Tensor, r: Tensor, rcond: float) -> Tensor:
@@ -76,6 +85,7 @@ class ResidualOptimizer(Optimizer):
 
     uses_residuals = True
     needs_closure = True
+    _linearize: Callable[[list[Tensor]], tuple[Tensor, Tensor]] | None = None
 
     def params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
@@ -96,6 +106,8 @@ class ResidualOptimizer(Optimizer):
 
     def linearize(self, residuals: Callable[[], Tensor]) -> tuple[Tensor, Tensor]:
         """``(r, J)`` at the current parameters, detached."""
+        if self._linearize is not None:
+            return self._linearize(self.params())
         with torch.enable_grad():
             r = residuals().reshape(-1)
             jac = residual_jacobian(r, self.params(), self.defaults["chunk"])
@@ -107,11 +119,18 @@ class ResidualOptimizer(Optimizer):
             return float(residuals().detach().square().sum())
 
     def step(self, closure: Callable[[], Tensor] | None = None,
-             residuals: Callable[[], Tensor] | None = None) -> Tensor | None:
+             residuals: Callable[[], Tensor] | None = None,
+             linearize: Callable[[list[Tensor]], tuple[Tensor, Tensor]] | None = None) -> Tensor | None:
+        """One step. ``residuals() -> r`` (loss ``‖r‖²``) is required; ``linearize(params) -> (r, J)`` is
+        an optional faster way to get ``r`` and ``J = ∂r/∂θ`` (columns: ``params`` flattened in order)."""
         if residuals is None:
             raise ValueError(f"{type(self).__name__}.step needs residuals=fn, fn() -> the residual vector r "
                              "with loss ‖r‖²")
-        return self.residual_step(closure, residuals)
+        self._linearize = linearize
+        try:
+            return self.residual_step(closure, residuals)
+        finally:
+            self._linearize = None
 
     def residual_step(self, closure, residuals) -> Tensor | None:
         raise NotImplementedError
@@ -145,6 +164,9 @@ class GNS(ResidualOptimizer):
             lam = gnorm / group["gamma"]
             # (2JᵀJ + λI) δ = 2Jᵀr  ⇔  (JᵀJ + λ/2 I) δ = Jᵀr
             delta = damped_solve(jac, r, lam / 2.0)
+            if delta is None:  # not positive definite in the working precision: more damping
+                group["gamma"] = group["gamma"] / 2.0
+                continue
             self.assign(x0 - group["lr"] * delta)
             with torch.enable_grad():
                 self.zero_grad(set_to_none=True)
@@ -180,7 +202,12 @@ class LevenbergMarquardt(ResidualOptimizer):
             group["mu"] = group["damping"] * float(jac.square().sum()) / jac.shape[1]
         x0 = self.flat()
         for _ in range(group["max_tries"]):
-            delta = group["lr"] * damped_solve(jac, r, group["mu"])
+            delta = damped_solve(jac, r, group["mu"])
+            if delta is None:  # not positive definite in the working precision: more damping
+                group["mu"] *= group["nu"]
+                group["nu"] *= 2.0
+                continue
+            delta = group["lr"] * delta
             predicted = f0 - float((r - jac @ delta).square().sum())
             self.assign(x0 - delta)
             f1 = self.loss_of(residuals)

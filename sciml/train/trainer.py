@@ -27,11 +27,13 @@ from sciml.balancing.base import Balancer
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field, evaluate
+from sciml.optim.gauss_newton import residual_jacobian
 from sciml.optim.plan import Phase, Plan
 from sciml.problem import Problem, Reference, Term
 from sciml.train.checkpointing import CheckpointManager
 from sciml.train.distributed import World, average_gradients, shard
 from sciml.train.guard import DivergenceGuard
+from sciml.train.jacobian import per_point_jacobian
 from sciml.train.progress import Progress
 from sciml.train.run_files import RunFiles
 
@@ -119,6 +121,7 @@ class Trainer:
         self.best: dict[str, float] = {}
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
+        self._per_point_jacobian = not self.world.active
 
     # --- configuration checks ---------------------------------------------------------------------------
     def _resolve_metrics(self, metrics: str | list[str]) -> list[str]:
@@ -166,6 +169,30 @@ class Trainer:
             parts.append(r * torch.sqrt(w.to(r.dtype) / r.numel()))
         return torch.cat(parts)
 
+    def linearize(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor]:
+        """``(r, J)``: :meth:`residual_vector` and its Jacobian with respect to ``params`` (columns in their
+        order), detached; per point with ``torch.func`` where the model and engine allow it
+        (:mod:`sciml.train.jacobian`), else by batched backward passes."""
+        if self._per_point_jacobian:
+            try:
+                return self._jacobian_per_point(points, params)
+            except (RuntimeError, KeyError, ValueError, NotImplementedError):
+                self._per_point_jacobian = False  # not traceable point by point: the generic route from now on
+        with torch.enable_grad():
+            r = self.residual_vector(points).reshape(-1)
+            return r.detach(), residual_jacobian(r, params)
+
+    def _jacobian_per_point(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor]:
+        rows, blocks = [], []
+        for (name, term), w in zip(self.terms.items(), self.balancer.weights):
+            x, data = points[name]
+            r, jac = per_point_jacobian(self.model, params, lambda xi, di, t=term: t.residual(self.field(xi, di)),
+                                        x, data)
+            scale = torch.sqrt(w.to(r.dtype) / r.numel())
+            rows.append(r * scale)
+            blocks.append(jac * scale)
+        return torch.cat(rows), torch.cat(blocks)
+
     def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         if self.resample and not phase.needs_closure and not phase.uses_residuals:
             return self.sample()
@@ -190,7 +217,8 @@ class Trainer:
             return total
 
         if phase.uses_residuals:
-            opt.step(closure, residuals=lambda: self.residual_vector(points))
+            opt.step(closure, residuals=lambda: self.residual_vector(points),
+                     linearize=lambda params: self.linearize(points, params))
         elif phase.needs_closure:
             opt.step(closure)
         else:
