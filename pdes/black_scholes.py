@@ -35,8 +35,8 @@ class BlackScholesBarenblatt(_TerminalProblem):
     name = "black_scholes_barenblatt"
 
     def __init__(self, dim: int = 100, horizon: float = 1.0, sigma: float = 0.4, rate: float = 0.05,
-                 batch_size: int = 100) -> None:
-        super().__init__(dim, horizon, batch_size)
+                 batch_size: int = 100, domain: str = "gaussian") -> None:
+        super().__init__(dim, horizon, batch_size, domain)
         self.sigma, self.rate = float(sigma), float(rate)
 
     def terminal(self) -> NormSquared:

@@ -7,7 +7,10 @@
   equation, so ``u(x, t) = −log E[exp(−g(x + √(2(T − t)) W))]``, ``W ~ N(0, I)`` (Monte Carlo reference).
 
 The terminal condition is imposed exactly, ``u = (T − t)·MLP(x, t) + g(x)``, with analytic jets of ``g``.
-Points: ``x`` in the unit ball (radius ``U[0, 1]`` × Gaussian direction), ``t ~ U[0, T]``.
+Points (training and test alike): ``t ~ U[0, T]`` and ``x ~ N(0, I_d)`` (``domain="gaussian"``, the equations
+are posed on ``ℝᵈ`` and the STDE experiments sample this law) or ``x`` in the unit ball with radius
+``U[0, 1]`` (``domain="ball"``). The relative error depends on the law through ``‖u‖``: for HJB-Lin,
+``Σ x_i`` has standard deviation ``√d`` under the Gaussian law and at most 1 in the ball.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ import math
 import torch
 from torch import Tensor, nn
 
-from sciml.errors import positive_int
+from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
-from sciml.geometry import BallSampler, TimeProduct
+from sciml.geometry import BallSampler, GaussianSampler, TimeProduct
 from sciml.models.constrained import HardConstraint, TimeToGo
 from sciml.problem import Problem, Reference, Term
 
@@ -62,10 +65,17 @@ class LogOffset:
         return torch.log(q[:, 0] / 2), 2 * xv / q, 2 * vv / q - 4 * xv.square() / q.square()
 
 
-class _TerminalProblem(Problem):
-    """Shared pieces: variables ``x0 … x{d−1}, t``, ball × ``[0, T]`` points, the terminal constraint."""
+DOMAINS = {"gaussian": GaussianSampler, "ball": lambda dim: BallSampler(dim, law="radial")}
 
-    def __init__(self, dim: int, horizon: float, batch_size: int) -> None:
+
+class _TerminalProblem(Problem):
+    """Shared pieces: variables ``x0 … x{d−1}, t``, (Gaussian or ball) × ``[0, T]`` points, the terminal
+    constraint."""
+
+    def __init__(self, dim: int, horizon: float, batch_size: int, domain: str = "gaussian") -> None:
+        if domain not in DOMAINS:
+            raise ConfigError("domain", f"unknown domain {domain!r}; options: {', '.join(DOMAINS)}")
+        self.domain = domain
         self.size = positive_int(dim, "dim")
         self.horizon = float(horizon)
         self.batch_size = positive_int(batch_size, "batch_size")
@@ -83,7 +93,7 @@ class _TerminalProblem(Problem):
         raise NotImplementedError
 
     def terms(self) -> dict[str, Term]:
-        sampler = TimeProduct(BallSampler(self.size, law="radial"), 0.0, self.horizon)
+        sampler = TimeProduct(DOMAINS[self.domain](self.size), 0.0, self.horizon)
         return {"pde": Term(sampler, self.pde_residual, self.batch_size)}
 
     def constrain(self, model: nn.Module) -> nn.Module:
@@ -93,8 +103,9 @@ class _TerminalProblem(Problem):
 class HJBLin(_TerminalProblem):
     name = "hjb_lin"
 
-    def __init__(self, dim: int = 100, horizon: float = 1.0, batch_size: int = 100) -> None:
-        super().__init__(dim, horizon, batch_size)
+    def __init__(self, dim: int = 100, horizon: float = 1.0, batch_size: int = 100,
+                 domain: str = "gaussian") -> None:
+        super().__init__(dim, horizon, batch_size, domain)
 
     def terminal(self) -> SumOffset:
         return SumOffset(self.size)
@@ -114,8 +125,8 @@ class HJBLog(_TerminalProblem):
     has_reference = True
 
     def __init__(self, dim: int = 100, horizon: float = 1.0, batch_size: int = 100,
-                 reference_points: int = 2000, mc_samples: int = 4096) -> None:
-        super().__init__(dim, horizon, batch_size)
+                 reference_points: int = 2000, mc_samples: int = 4096, domain: str = "gaussian") -> None:
+        super().__init__(dim, horizon, batch_size, domain)
         self.reference_points = positive_int(reference_points, "reference_points")
         self.mc_samples = positive_int(mc_samples, "mc_samples")
 

@@ -8,7 +8,15 @@ import torch
 from scipy import stats
 
 from sciml.errors import ConfigError
-from sciml.geometry import BallSampler, BoxBoundarySampler, BoxSampler, DeepXDESampler, SphereSampler, TimeProduct
+from sciml.geometry import (
+    BallSampler,
+    BoxBoundarySampler,
+    BoxSampler,
+    DeepXDESampler,
+    GaussianSampler,
+    SphereSampler,
+    TimeProduct,
+)
 from sciml.geometry.samplers import deepxde_geometry
 
 F64 = torch.float64
@@ -64,6 +72,16 @@ def test_ball_radial_law_of_stde(dim):
     x = BallSampler(dim, law="radial").sample(20_000, gen(7), F64)
     r = x.norm(dim=1).numpy()
     assert stats.kstest(r, "uniform").pvalue > 1e-3  # radius uniform on [0, 1]
+
+
+def test_gaussian_law_of_stde_terminal_problems():
+    x = GaussianSampler(50, std=2.0, center=1.0).sample(4_000, gen(11), F64)
+    z = ((x - 1.0) / 2.0).numpy()
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
+    assert stats.kstest(np.square(z).sum(1), stats.chi2(50).cdf).pvalue > 1e-3  # ‖z‖² ~ χ²(50)
+    assert abs(np.corrcoef(z[:, 0], z[:, 1])[0, 1]) < 0.1  # independent coordinates
+    with pytest.raises(ConfigError, match="std"):
+        GaussianSampler(3, std=0.0)
 
 
 def test_sphere_directions_are_isotropic():

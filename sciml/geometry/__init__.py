@@ -7,12 +7,14 @@ from sciml.geometry.samplers import (
     DeepXDESampler,
     FaceSampler,
     FixedPoints,
+    GaussianSampler,
     SphereSampler,
     TimeProduct,
 )
 
 __all__ = [
     "BallSampler",
+    "GaussianSampler",
     "BoxBoundarySampler",
     "BoxSampler",
     "DeepXDESampler",

@@ -129,6 +129,22 @@ class BallSampler:
         return center + self.radius * r * direction
 
 
+class GaussianSampler:
+    """Points ``x ~ N(c, σ² I)`` on all of ``ℝᵈ`` (the law of the STDE experiments for the HJB and
+    Black-Scholes-Barenblatt equations, which are posed on ``ℝᵈ``)."""
+
+    def __init__(self, dim: int, std: float = 1.0, center: float | Sequence[float] = 0.0) -> None:
+        self.dim = positive_int(dim, "dim")
+        if not std > 0:
+            raise ConfigError("std", f"must be positive, got {std}")
+        self.std, self.center = float(std), center
+
+    def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
+        device = generator.device
+        x = torch.randn(n, self.dim, generator=generator, dtype=dtype, device=device)
+        return torch.as_tensor(self.center, dtype=dtype, device=device) + self.std * x
+
+
 class SphereSampler:
     """Uniform points on the sphere ``‖x − c‖ = R``."""
 

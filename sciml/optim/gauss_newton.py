@@ -47,23 +47,36 @@ def residual_jacobian(r: Tensor, params: list[Tensor], chunk: int = 256) -> Tens
     return torch.cat(blocks)
 
 
+class DampedSystem:
+    """``(JᵀJ + μI)⁻¹ Jᵀ r`` for several ``μ > 0`` (the retries of one damped Gauss-Newton step): the Gram
+    matrix of the smaller space is formed once, each ``μ`` costs one Cholesky factorisation. Accumulated in
+    at least float64 (a float32 Gram matrix loses positive definiteness once ``μ`` is small)."""
+
+    def __init__(self, jac: Tensor, r: Tensor) -> None:
+        dtype = torch.promote_types(jac.dtype, torch.float64)
+        self.out_dtype = jac.dtype
+        self.jac, rr = jac.to(dtype), r.to(dtype).reshape(-1, 1)
+        self.small_n = jac.shape[0] <= jac.shape[1]
+        self.gram = self.jac @ self.jac.mT if self.small_n else self.jac.mT @ self.jac
+        self.rhs = rr if self.small_n else self.jac.mT @ rr
+
+    def solve(self, mu: float) -> Tensor | None:
+        """The step for damping ``μ``; ``None`` if the factorisation fails all the same (callers treat that
+        as a rejected step and raise ``μ``)."""
+        shifted = self.gram.clone()
+        shifted.diagonal().add_(mu)
+        factor, info = torch.linalg.cholesky_ex(shifted)
+        if int(info) != 0:
+            return None
+        delta = torch.cholesky_solve(self.rhs, factor)
+        if self.small_n:
+            delta = self.jac.mT @ delta
+        return delta.reshape(-1).to(self.out_dtype)
+
+
 def damped_solve(jac: Tensor, r: Tensor, mu: float) -> Tensor | None:
-    """``(JᵀJ + μI)⁻¹ Jᵀ r`` (``μ > 0``) by Cholesky in the smaller space, accumulated in at least float64
-    (a float32 Gram matrix loses positive definiteness once ``μ`` is small); ``None`` if the factorisation
-    fails all the same (callers treat that as a rejected step and raise ``μ``)."""
-    dtype = torch.promote_types(jac.dtype, torch.float64)
-    j, rr = jac.to(dtype), r.to(dtype).reshape(-1, 1)
-    small_n = j.shape[0] <= j.shape[1]
-    gram = j @ j.mT if small_n else j.mT @ j
-    gram.diagonal().add_(mu)
-    factor, info = torch.linalg.cholesky_ex(gram)
-    if int(info) != 0:
-        return None
-    if small_n:
-        delta = j.mT @ torch.cholesky_solve(rr, factor)
-    else:
-        delta = torch.cholesky_solve(j.mT @ rr, factor)
-    return delta.reshape(-1).to(jac.dtype)
+    """``(JᵀJ + μI)⁻¹ Jᵀ r`` for one ``μ`` (see :class:`DampedSystem`)."""
+    return DampedSystem(jac, r).solve(mu)
 
 
 def pinv_solve(jac: Tensor, r: Tensor, rcond: float) -> Tensor:
@@ -160,10 +173,11 @@ class GNS(ResidualOptimizer):
         if gnorm == 0.0:
             return loss
         x0 = self.flat()
+        system = DampedSystem(jac, r)
         for _ in range(group["max_tries"]):
             lam = gnorm / group["gamma"]
             # (2JᵀJ + λI) δ = 2Jᵀr  ⇔  (JᵀJ + λ/2 I) δ = Jᵀr
-            delta = damped_solve(jac, r, lam / 2.0)
+            delta = system.solve(lam / 2.0)
             if delta is None:  # not positive definite in the working precision: more damping
                 group["gamma"] = group["gamma"] / 2.0
                 continue
@@ -201,8 +215,9 @@ class LevenbergMarquardt(ResidualOptimizer):
         if group["mu"] is None:
             group["mu"] = group["damping"] * float(jac.square().sum()) / jac.shape[1]
         x0 = self.flat()
+        system = DampedSystem(jac, r)
         for _ in range(group["max_tries"]):
-            delta = damped_solve(jac, r, group["mu"])
+            delta = system.solve(group["mu"])
             if delta is None:  # not positive definite in the working precision: more damping
                 group["mu"] *= group["nu"]
                 group["nu"] *= 2.0
