@@ -38,6 +38,21 @@ def test_taylor_matches_torch_func(cls):
     assert (d2s - d2_ref[:, dims]).abs().max() < 1e-10
 
 
+def test_mlp_output_scale_scales_value_and_jets():
+    torch.manual_seed(0)
+    plain = MLP(3, 2, width=8, depth=2, input_stats=STATS).double()
+    scaled = MLP(3, 2, width=8, depth=2, input_stats=STATS, output_scale=30.0).double()
+    scaled.load_state_dict(plain.state_dict())
+    x = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    d1_ref, d2_ref = reference_jet(scaled, x)
+    y, d1, d2 = scaled.taylor(x, torch.tensor([1, 2]))
+    assert torch.allclose(scaled(x), 30.0 * plain(x), rtol=1e-14)
+    assert torch.allclose(y, scaled(x), atol=1e-12)
+    assert (d1 - d1_ref[:, [1, 2]]).abs().max() < 1e-9 and (d2 - d2_ref[:, [1, 2]]).abs().max() < 1e-9
+    with pytest.raises(ConfigError, match="output_scale"):
+        MLP(3, 1, output_scale=0.0)
+
+
 @pytest.mark.parametrize("cls", [ModifiedMLP, FourierMLP])
 def test_taylor_parameter_gradients_match_autograd_engine(cls):
     """The loss gradient through the Taylor jet equals the one through nested autograd."""

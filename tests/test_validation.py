@@ -114,6 +114,13 @@ def test_good_config_prepares():
     assert trainer.steps == 5 and [p.name for p in trainer.plan.phases] == ["adam", "lbfgs"]
 
 
+@pytest.mark.parametrize("dim", [100, 400])
+def test_stde_experiment_scales_the_output_with_the_dimension(dim):
+    trainer = prepared(["experiment=stde_allen_cahn", f"pde.dim={dim}", "pde.compile=false", "trainer.steps=2"])
+    assert trainer.model.output_scale == pytest.approx(dim**0.5)
+    assert trainer.problem.coefficients.shape == (dim - 1,)
+
+
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
     from sciml.cli.train import run
 

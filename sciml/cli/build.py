@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import Any
@@ -12,6 +13,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from sciml.errors import ConfigError
+
+# config arithmetic: `${sqrt:${pde.dim}}` (e.g. an output scale that grows like √d)
+if not OmegaConf.has_resolver("sqrt"):
+    OmegaConf.register_new_resolver("sqrt", lambda value: math.sqrt(float(value)))
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

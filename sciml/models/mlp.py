@@ -39,13 +39,19 @@ class MLP(nn.Module):
     """``depth`` hidden layers of ``width`` units, ``activation`` between them, a linear output layer.
 
     Inputs are standardised with ``(x − mean) / std`` when ``input_stats`` is given (Wang et al. 2020
-    standardise the inputs; the statistics come from the problem's domain).
+    standardise the inputs; the statistics come from the problem's domain). ``output_scale`` multiplies the
+    output: the output-side counterpart of input standardisation, for solutions of magnitude ``≫ 1``, which a
+    unit-scale tanh network can otherwise only reach by saturating its hidden units.
     """
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 50, depth: int = 4,
                  activation: str = "tanh", init: str = "xavier_normal",
-                 input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True) -> None:
+                 input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True,
+                 output_scale: float = 1.0) -> None:
         super().__init__()
+        if not output_scale > 0:
+            raise ConfigError("output_scale", f"must be positive, got {output_scale!r}")
+        self.output_scale = float(output_scale)
         in_dim = positive_int(in_dim, "in_dim")
         out_dim = positive_int(out_dim, "out_dim")
         width = positive_int(width, "width")
@@ -79,7 +85,8 @@ class MLP(nn.Module):
         h = self.act(first(h) if torch.is_grad_enabled() else linear(h, first.weight, first.bias))
         for layer in self.layers[1:-1]:
             h = self.act(layer(h))
-        return self.layers[-1](h)
+        y = self.layers[-1](h)
+        return y if self.output_scale == 1.0 else y * self.output_scale
 
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along coordinate directions ``dims``.
@@ -97,7 +104,8 @@ class MLP(nn.Module):
         # at the first layer the tangent does not depend on the point and the second-order term is zero
         h1 = s1.unsqueeze(1) * tangent
         h2 = s2.unsqueeze(1) * tangent.square()
-        return propagate(self.layers[1:], self.act_jet, h, h1, h2)
+        jet = propagate(self.layers[1:], self.act_jet, h, h1, h2)
+        return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
 
     def extra_repr(self) -> str:
         return f"in={self.in_dim}, out={self.out_dim}, width={self.width}, depth={self.depth}, " \
