@@ -98,6 +98,17 @@ def test_eulerian_map_reproduces_the_exact_solution(c):
     assert (coarse.predict(ref.x) - ref.u).norm() / ref.u.norm() > 1e-4  # the grid size matters
 
 
+@pytest.mark.parametrize("period", [None, 2 * math.pi])
+def test_characteristics_can_start_at_the_transport_speed(period):
+    torch.manual_seed(0)
+    net = LagrangianNet(2, 1, x_width=8, u_width=8, u_depth=2, x_scale=70.0, x_start=1.0, period=period).double()
+    x = torch.rand(20, 2, dtype=D, generator=torch.Generator().manual_seed(3)) * torch.tensor([6.0, 1.0], dtype=D)
+    values, first, second = net.taylor(x)
+    torch.testing.assert_close(values[:, 0], x[:, 0] + 70.0 * x[:, 1], rtol=1e-14, atol=1e-12)  # X = ξ + c·t
+    torch.testing.assert_close(first[:, :, 0], torch.tensor([[1.0, 70.0]], dtype=D).expand(20, 2))  # X_ξ, X_t
+    assert second[:, :, 0].abs().max() < 1e-12
+
+
 def test_interpolation_matches_numpy_with_and_without_period():
     gen = np.random.default_rng(0)
     xp = np.sort(gen.uniform(-1, 1, 50))

@@ -3,7 +3,10 @@
 Inputs are ``(ξ, t)``: ``ξ`` labels the particle by its position at ``t = 0``. The characteristic branch
 gives its position ``X(ξ, t) = ξ + s·N_X(ξ, t)`` (depth 2, width 50 in the paper); the scale ``s``
 (e.g. the transport speed ``c``) keeps ``N_X = O(1)`` for long displacements. With ``exact_start=True``
-(default) it is ``X = ξ + s·t·N_X``, so ``X(ξ, 0) = ξ`` holds exactly (time starts at 0). The state branch
+(default) it is ``X = ξ + s·t·N_X``, so ``X(ξ, 0) = ξ`` holds exactly (time starts at 0). ``N_X`` starts as
+the constant ``x_start`` (its last layer is zero but for that bias): ``0`` starts from resting particles,
+``1`` from the characteristics of the transport speed ``s`` (exact for constant-speed convection), which
+keeps ``X_ξ`` away from 0 early in training when ``s`` is large. The state branch
 gives ``U(ξ, t) = N_U(ξ, t)`` (depth 5, width 50). Outputs are ``[X, U_1, ..., U_k]``.
 
 With ``period=L`` both branches see ``ξ`` through a :class:`~sciml.models.periodic.PeriodicEmbedding`, so
@@ -27,7 +30,7 @@ class LagrangianNet(nn.Module):
     def __init__(self, in_dim: int, out_dim: int, x_width: int = 50, x_depth: int = 2, u_width: int = 50,
                  u_depth: int = 5, activation: str = "tanh", init: str = "xavier_normal",
                  period: float | None = None, harmonics: int = 1, x_scale: float = 1.0,
-                 exact_start: bool = True,
+                 exact_start: bool = True, x_start: float = 0.0,
                  input_stats: tuple[Tensor, Tensor] | None = None) -> None:
         super().__init__()
         if in_dim != 2:
@@ -43,8 +46,8 @@ class LagrangianNet(nn.Module):
 
         self.characteristic = branch(1, x_width, x_depth)
         last = [m for m in self.characteristic.modules() if isinstance(m, nn.Linear)][-1]
-        nn.init.zeros_(last.weight)  # start from X = ξ: no particles cross (X_ξ = 1) before training
-        nn.init.zeros_(last.bias)
+        nn.init.zeros_(last.weight)  # start from X = ξ + s·t·x_start: no particles cross (X_ξ = 1)
+        nn.init.constant_(last.bias, float(x_start))
         self.state = branch(out_dim, u_width, u_depth)
 
     def forward(self, x: Tensor) -> Tensor:
