@@ -15,7 +15,7 @@ from sciml.balancing.fixed import FixedWeights
 from sciml.engines.base import Engine
 from sciml.models import MLP
 from sciml.optim import GNS, SSBFGS, EnergyNaturalGradient, LevenbergMarquardt, Phase
-from sciml.optim.gauss_newton import damped_solve, pinv_solve, residual_jacobian
+from sciml.optim.gauss_newton import DampedSystem, pinv_solve, residual_jacobian
 from sciml.train.trainer import Trainer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -59,7 +59,7 @@ def test_damped_and_pseudo_inverse_solves(shape):
     r = torch.randn(shape[0], dtype=torch.float64, generator=gen)
     mu = 0.3
     direct = torch.linalg.solve(jac.mT @ jac + mu * torch.eye(shape[1], dtype=torch.float64), jac.mT @ r)
-    assert torch.allclose(damped_solve(jac, r, mu), direct, atol=1e-12)
+    assert torch.allclose(DampedSystem(jac, r).solve(mu), direct, atol=1e-12)
     assert torch.allclose(pinv_solve(jac, r, 1e-12), torch.linalg.pinv(jac) @ r, atol=1e-10)
 
 
@@ -73,9 +73,9 @@ def test_damped_solve_of_a_float32_jacobian_survives_a_tiny_damping():
     gram32 = (jac.mT @ jac).float()
     gram32.diagonal().add_(1e-6)
     assert int(torch.linalg.cholesky_ex(gram32).info) != 0
-    delta = damped_solve(jac.float(), r.float(), 1e-6)
+    delta = DampedSystem(jac.float(), r.float()).solve(1e-6)
     assert delta.dtype == torch.float32
-    exact = damped_solve(jac.float().double(), r.float().double(), 1e-6)  # the same input, in float64
+    exact = DampedSystem(jac.float().double(), r.float().double()).solve(1e-6)  # the same input, in float64
     assert torch.allclose(delta.double(), exact, rtol=1e-5, atol=1e-6 * float(exact.abs().max()))
 
 
@@ -214,10 +214,11 @@ def test_per_point_jacobian_equals_the_batched_backward_one():
     assert jac_fast.shape == (60, sum(p.numel() for p in params))
     assert torch.allclose(r_fast, r.detach(), atol=1e-13)
     assert torch.allclose(jac_fast, jac, atol=1e-12)
-    # a parameter outside the model: the generic route, the same numbers
+    # a parameter outside the model: the trainer declines, the optimizer's own route gives the same numbers
     extra = nn.Parameter(torch.ones(2, dtype=torch.float64))
-    r_slow, jac_slow = trainer.linearize(points, params + [extra])
+    assert trainer.linearize(points, params + [extra]) is None
     assert not trainer._per_point_jacobian
+    r_slow, jac_slow = LevenbergMarquardt(params + [extra]).linearize(lambda: trainer.residual_vector(points))
     assert torch.allclose(jac_slow[:, :-2], jac, atol=1e-12) and torch.equal(jac_slow[:, -2:], torch.zeros(60, 2,
                                                                                      dtype=torch.float64))
 

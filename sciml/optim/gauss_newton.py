@@ -74,11 +74,6 @@ class DampedSystem:
         return delta.reshape(-1).to(self.out_dtype)
 
 
-def damped_solve(jac: Tensor, r: Tensor, mu: float) -> Tensor | None:
-    """``(JᵀJ + μI)⁻¹ Jᵀ r`` for one ``μ`` (see :class:`DampedSystem`)."""
-    return DampedSystem(jac, r).solve(mu)
-
-
 def pinv_solve(jac: Tensor, r: Tensor, rcond: float) -> Tensor:
     """``(JᵀJ)⁺ Jᵀ r``, the minimum-norm least-squares solution of ``J δ = r``, by an eigendecomposition
     of the smaller Gram matrix; eigenvalues below ``rcond · λ_max`` are dropped."""
@@ -98,7 +93,6 @@ class ResidualOptimizer(Optimizer):
 
     uses_residuals = True
     needs_closure = True
-    _linearize: Callable[[list[Tensor]], tuple[Tensor, Tensor]] | None = None
 
     def params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
@@ -118,9 +112,7 @@ class ResidualOptimizer(Optimizer):
                           for p in self.params()])
 
     def linearize(self, residuals: Callable[[], Tensor]) -> tuple[Tensor, Tensor]:
-        """``(r, J)`` at the current parameters, detached."""
-        if self._linearize is not None:
-            return self._linearize(self.params())
+        """``(r, J)`` at the current parameters, detached, by batched backward passes through ``r``."""
         with torch.enable_grad():
             r = residuals().reshape(-1)
             jac = residual_jacobian(r, self.params(), self.defaults["chunk"])
@@ -133,19 +125,21 @@ class ResidualOptimizer(Optimizer):
 
     def step(self, closure: Callable[[], Tensor] | None = None,
              residuals: Callable[[], Tensor] | None = None,
-             linearize: Callable[[list[Tensor]], tuple[Tensor, Tensor]] | None = None) -> Tensor | None:
+             linearize: Callable[[list[Tensor]], tuple[Tensor, Tensor] | None] | None = None) -> Tensor | None:
         """One step. ``residuals() -> r`` (loss ``‖r‖²``) is required; ``linearize(params) -> (r, J)`` is
-        an optional faster way to get ``r`` and ``J = ∂r/∂θ`` (columns: ``params`` flattened in order)."""
+        an optional faster way to get ``r`` and ``J = ∂r/∂θ`` (columns: ``params`` flattened in order); when
+        it is missing or returns ``None``, ``J`` comes from batched backward passes (:meth:`linearize`)."""
         if residuals is None:
             raise ValueError(f"{type(self).__name__}.step needs residuals=fn, fn() -> the residual vector r "
                              "with loss ‖r‖²")
-        self._linearize = linearize
-        try:
-            return self.residual_step(closure, residuals)
-        finally:
-            self._linearize = None
+        def linearization() -> tuple[Tensor, Tensor]:
+            given = linearize(self.params()) if linearize is not None else None
+            return given if given is not None else self.linearize(residuals)
 
-    def residual_step(self, closure, residuals) -> Tensor | None:
+        return self.residual_step(closure, residuals, linearization)
+
+    def residual_step(self, closure, residuals, linearize: Callable[[], tuple[Tensor, Tensor]]) -> Tensor | None:
+        """One step given ``residuals() -> r`` and ``linearize() -> (r, J)`` at the current parameters."""
         raise NotImplementedError
 
 
@@ -163,10 +157,10 @@ class GNS(ResidualOptimizer):
             raise ValueError(f"lr and gamma must be positive, got {lr}, {gamma}")
         super().__init__(params, dict(lr=lr, gamma=gamma, max_tries=max_tries, gamma_max=gamma_max, chunk=chunk))
 
-    def residual_step(self, closure, residuals) -> Tensor | None:
+    def residual_step(self, closure, residuals, linearize) -> Tensor | None:
         group = self.param_groups[0]
         loss = closure() if closure is not None else None
-        r, jac = self.linearize(residuals)
+        r, jac = linearize()
         f0 = float(r.square().sum())
         grad = 2.0 * (jac.mT @ r)
         gnorm = float(grad.norm())
@@ -207,10 +201,10 @@ class LevenbergMarquardt(ResidualOptimizer):
             raise ValueError(f"lr and damping must be positive, got {lr}, {damping}")
         super().__init__(params, dict(lr=lr, damping=damping, mu=None, nu=2.0, max_tries=max_tries, chunk=chunk))
 
-    def residual_step(self, closure, residuals) -> Tensor | None:
+    def residual_step(self, closure, residuals, linearize) -> Tensor | None:
         group = self.param_groups[0]
         loss = closure() if closure is not None else None
-        r, jac = self.linearize(residuals)
+        r, jac = linearize()
         f0 = float(r.square().sum())
         if group["mu"] is None:
             group["mu"] = group["damping"] * float(jac.square().sum()) / jac.shape[1]
@@ -252,10 +246,10 @@ class EnergyNaturalGradient(ResidualOptimizer):
             raise ValueError(f"lr must be positive, got {lr}")
         super().__init__(params, dict(lr=lr, rcond=rcond, line_search=line_search, chunk=chunk))
 
-    def residual_step(self, closure, residuals) -> Tensor | None:
+    def residual_step(self, closure, residuals, linearize) -> Tensor | None:
         group = self.param_groups[0]
         loss = closure() if closure is not None else None
-        r, jac = self.linearize(residuals)
+        r, jac = linearize()
         delta = pinv_solve(jac, r, group["rcond"])
         x0 = self.flat()
         best, best_eta = float(r.square().sum()), 0.0

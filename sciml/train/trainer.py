@@ -27,7 +27,6 @@ from sciml.balancing.base import Balancer
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field, evaluate
-from sciml.optim.gauss_newton import residual_jacobian
 from sciml.optim.plan import Phase, Plan
 from sciml.problem import Problem, Reference, Term
 from sciml.train.checkpointing import CheckpointManager
@@ -49,6 +48,11 @@ class TrainState:
     total: float
     train_time: float
     metrics: dict[str, float] = field(default_factory=dict)
+
+
+def mean_square_scale(weight: Tensor, r: Tensor) -> Tensor:
+    """``√(w / n)``: the factor with which ``‖scale · r‖² = w · mean(r²)`` for the ``n`` entries of ``r``."""
+    return torch.sqrt(weight.to(r.dtype) / r.numel())
 
 
 def relative_l2(pred: Tensor, exact: Tensor) -> float:
@@ -163,35 +167,35 @@ class Trainer:
     def residual_vector(self, points) -> Tensor:
         """``r`` with ``Σ_i w_i mean(r_i²) = ‖r‖²``: what Gauss-Newton type optimizers linearise."""
         parts = []
-        for (name, term), w in zip(self.terms.items(), self.balancer.weights):
-            x, data = points[name]
+        for term, x, data, w in self._weighted_terms(points):
             r = term.residual(self.field(x, data)).reshape(-1)
-            parts.append(r * torch.sqrt(w.to(r.dtype) / r.numel()))
+            parts.append(r * mean_square_scale(w, r))
         return torch.cat(parts)
 
-    def linearize(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor]:
+    def linearize(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor] | None:
         """``(r, J)``: :meth:`residual_vector` and its Jacobian with respect to ``params`` (columns in their
-        order), detached; per point with ``torch.func`` where the model and engine allow it
-        (:mod:`sciml.train.jacobian`), else by batched backward passes."""
-        if self._per_point_jacobian:
-            try:
-                return self._jacobian_per_point(points, params)
-            except (RuntimeError, KeyError, ValueError, NotImplementedError):
-                self._per_point_jacobian = False  # not traceable point by point: the generic route from now on
-        with torch.enable_grad():
-            r = self.residual_vector(points).reshape(-1)
-            return r.detach(), residual_jacobian(r, params)
-
-    def _jacobian_per_point(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor]:
+        order), detached, built per point with ``torch.func`` (:mod:`sciml.train.jacobian`); ``None`` where
+        the model or engine cannot be traced point by point (the optimizer then linearises by itself)."""
+        if not self._per_point_jacobian:
+            return None
         rows, blocks = [], []
+        try:
+            for term, x, data, w in self._weighted_terms(points):
+                r, jac = per_point_jacobian(self.model, params,
+                                            lambda xi, di, t=term: t.residual(self.field(xi, di)), x, data)
+                scale = mean_square_scale(w, r)
+                rows.append(r * scale)
+                blocks.append(jac * scale)
+        except (RuntimeError, KeyError, ValueError, NotImplementedError):
+            self._per_point_jacobian = False  # not traceable point by point: the optimizer's route from now on
+            return None
+        return torch.cat(rows), torch.cat(blocks)
+
+    def _weighted_terms(self, points):
+        """``(term, x, data, w)`` per loss term, ``w`` the balancer's current weight."""
         for (name, term), w in zip(self.terms.items(), self.balancer.weights):
             x, data = points[name]
-            r, jac = per_point_jacobian(self.model, params, lambda xi, di, t=term: t.residual(self.field(xi, di)),
-                                        x, data)
-            scale = torch.sqrt(w.to(r.dtype) / r.numel())
-            rows.append(r * scale)
-            blocks.append(jac * scale)
-        return torch.cat(rows), torch.cat(blocks)
+            yield term, x, data, w
 
     def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         if self.resample and not phase.needs_closure and not phase.uses_residuals:
