@@ -55,3 +55,23 @@ def test_bad_parameters(kwargs, key):
     with pytest.raises(ConfigError) as info:
         Poisson(**kwargs)
     assert info.value.key == key
+
+
+def test_helmholtz_boundary_loss_sums_the_edges_mean_squares():
+    """``face_sum``: the boundary loss is Σ over the four edges of each edge's mean square (Wang et al. 2020)."""
+    gen = torch.Generator().manual_seed(0)
+    summed, averaged = Helmholtz(), Helmholtz(face_sum=False)
+    x = summed.terms()["bc"].sampler.sample(512, gen, torch.float64)
+
+    def wrong(x):
+        return torch.cos(x[:, :1] + 2 * x[:, 1:])
+
+    r_sum = summed.terms()["bc"].residual(Field(wrong, x, summed.variables, Engine(), summed.spatial_dims))
+    r_mean = averaged.terms()["bc"].residual(Field(wrong, x, summed.variables, Engine(), summed.spatial_dims))
+    faces = [(x[:, a] == side) for a in (0, 1) for side in (-1.0, 1.0)]
+    assert all(int(f.sum()) == 128 for f in faces)
+    per_edge = sum(r_mean[f].square().mean() for f in faces)
+    assert torch.allclose(r_sum.square().mean(), per_edge, rtol=1e-12)
+    with pytest.raises(ConfigError) as info:
+        Helmholtz(per_face=False, face_sum=True)
+    assert info.value.key == "face_sum"

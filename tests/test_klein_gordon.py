@@ -33,7 +33,7 @@ def test_samplers_place_points_where_the_terms_live():
     assert torch.all(out["ic"][0][:, 1] == 0)
     assert out["ic"][1].shape == (128,)  # u and u_t at 64 initial points
     xb = out["bc"][0][:, 0]
-    assert torch.sum(xb == 0) == 32 and torch.sum(xb == 1) == 32
+    assert torch.sum(xb == 0) == 32 and torch.sum(xb == 1) == 32  # 64 points: half on each side
 
 
 def test_residuals_detect_wrong_solution():
@@ -62,3 +62,19 @@ def test_bad_power():
     with pytest.raises(ConfigError) as info:
         KleinGordon(k=0)
     assert info.value.key == "k"
+
+
+def test_grouped_terms_sum_their_parts_mean_squares():
+    """The ic and bc losses are ``mean(u − x)² + mean(u_t²)`` and ``mean r₀² + mean r₁²`` (the authors' code)."""
+
+    class Wrong(torch.nn.Module):
+        def forward(self, x):  # u = 1 + x t: u − x, u_t and the boundary errors all non-zero
+            return 1 + x[:, :1] * x[:, 1:2] + 0.3 * x[:, 1:2] ** 2
+
+    summed, averaged = KleinGordon(), KleinGordon(sum_parts=False)
+    for name in ("ic", "bc"):
+        (_, r_sum), (_, r_mean) = residuals(summed, Wrong())[name], residuals(averaged, Wrong())[name]
+        half = r_mean.numel() // 2
+        parts = r_mean[:half].square().mean() + r_mean[half:].square().mean()
+        assert torch.allclose(r_sum.square().mean(), parts, rtol=1e-12), name
+        assert torch.allclose(r_mean.square().mean(), parts / 2, rtol=1e-12), name

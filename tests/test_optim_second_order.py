@@ -10,10 +10,12 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from torch import nn
 
+from pdes.nls import NLS
 from pdes.poisson import Poisson
 from sciml.balancing.fixed import FixedWeights
 from sciml.engines.base import Engine
 from sciml.models import MLP
+from sciml.models.periodic import PeriodicMLP
 from sciml.optim import GNS, SSBFGS, EnergyNaturalGradient, LevenbergMarquardt, Phase
 from sciml.optim.gauss_newton import DampedSystem, pinv_solve, residual_jacobian
 from sciml.train.trainer import Trainer
@@ -221,6 +223,27 @@ def test_per_point_jacobian_equals_the_batched_backward_one():
     r_slow, jac_slow = LevenbergMarquardt(params + [extra]).linearize(lambda: trainer.residual_vector(points))
     assert torch.allclose(jac_slow[:, :-2], jac, atol=1e-12) and torch.equal(jac_slow[:, -2:], torch.zeros(60, 2,
                                                                                      dtype=torch.float64))
+
+
+def test_per_point_jacobian_through_a_model_without_taylor_jets():
+    """A hard-initial-condition wrapper (no ``taylor`` method, so nested autograd derivatives) around a two-output
+    periodic network: the torch.func route (``functional_jet`` inside ``vmap``) = the batched backward one."""
+    torch.manual_seed(0)
+    problem = NLS(hard_ic=True, periodic_bc=False, batch_size={"pde": 12})
+    model = PeriodicMLP(2, 2, periods=[10.0, None], width=5, depth=2)
+    trainer = Trainer(problem, model, Engine(), FixedWeights(),
+                      lambda model, steps: Phase(LevenbergMarquardt(model.parameters()), 0), steps=1, eval_every=0,
+                      log_every=0, progress=False, dtype=torch.float64, plot=False)
+    assert not hasattr(trainer.net, "taylor")
+    points = trainer.sample()
+    params = list(trainer.model.parameters())
+    r_fast, jac_fast = trainer.linearize(points, params)
+    assert trainer._per_point_jacobian
+    with torch.enable_grad():
+        r = trainer.residual_vector(points).reshape(-1)
+        jac = residual_jacobian(r, params)
+    assert jac_fast.shape == (24, sum(p.numel() for p in params))
+    assert torch.allclose(r_fast, r.detach(), atol=1e-12) and torch.allclose(jac_fast, jac, atol=1e-10)
 
 
 OPTIMIZER_CONFIGS = sorted(p.stem for p in (CONFIGS / "optimizer").glob("*.yaml"))

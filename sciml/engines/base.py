@@ -5,7 +5,9 @@ axis last (``(n, k)``, ``(n, m, k)``); the field drops it for scalar views.
 
 Coordinate derivatives come from a model's ``taylor(x, dims)`` method when it has one (forward Taylor
 propagation: one pass gives value, first and second derivatives along all requested coordinates), and
-otherwise from nested reverse-mode autograd.
+otherwise from nested reverse-mode autograd — or, inside a ``torch.func`` transform (the per-point residual
+Jacobian of the Gauss-Newton optimizers), where ``requires_grad_`` is not allowed, from ``torch.func``'s
+``jacrev``/``jacfwd`` of the model at one point.
 """
 
 from __future__ import annotations
@@ -19,8 +21,25 @@ if TYPE_CHECKING:
     from sciml.fields import Field
 
 
+def functional_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tensor, Tensor]:
+    """:func:`autograd_jet` by composable transforms: ``vmap`` over points of ``jacrev`` (first) and
+    ``jacfwd(jacrev)`` (second derivatives) of the model at one point; usable inside ``vmap``/``jacrev``."""
+    from torch.func import jacfwd, jacrev, vmap
+
+    dims = list(range(x.shape[1])) if dims is None else list(dims)
+
+    def at(xi: Tensor) -> Tensor:
+        return model(xi[None])[0]
+
+    d1 = vmap(jacrev(at))(x)                                   # (n, k, d)
+    d2 = torch.diagonal(vmap(jacfwd(jacrev(at)))(x), dim1=-2, dim2=-1)  # (n, k, d)
+    return model(x), d1[..., dims].transpose(1, 2), d2[..., dims].transpose(1, 2)
+
+
 def autograd_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tensor, Tensor]:
     """Value, first and second coordinate derivatives by nested reverse mode (any ``nn.Module``)."""
+    if torch._C._functorch.peek_interpreter_stack() is not None:  # inside vmap/jacrev: no requires_grad_
+        return functional_jet(model, x, dims)
     xg = x if x.requires_grad else x.detach().requires_grad_(True)
     y = model(xg)
     dims = list(range(x.shape[1])) if dims is None else list(dims)
