@@ -64,6 +64,20 @@ def test_fixed_points_when_not_resampling():
     assert not torch.equal(fresh.points_for(phase)["pde"][0], fresh.points_for(phase)["pde"][0])
 
 
+def test_fixed_set_refreshed_every_k_steps():
+    """``refresh_every=3``: an L-BFGS phase keeps its set for 3 steps, then draws a new one (kept in the
+    checkpointed state)."""
+    trainer = make_trainer(partial(optim.lbfgs, lr=1.0), steps=7, refresh_every=3)
+    seen = []
+    for _ in range(7):
+        seen.append(trainer.points_for(trainer.plan.at(trainer.step))["pde"][0])
+        trainer.train_step()
+    same = [seen[i] is seen[i + 1] for i in range(6)]
+    assert same == [True, True, False, True, True, False]
+    assert all(not torch.equal(seen[i], seen[j]) for i, j in [(0, 3), (3, 6)])
+    assert trainer.training_state()["fixed_drawn_at"] == 6
+
+
 def test_schedules():
     model = MLP(2, 1, width=4, depth=1)
     phase = optim.adam(model, steps=100, lr=1.0, schedule="exponential", decay_rate=0.5, decay_steps=10)

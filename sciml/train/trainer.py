@@ -65,6 +65,8 @@ class Trainer:
     Args:
         steps: number of optimizer steps.
         resample: draw fresh collocation points every step (``True``) or use one fixed set.
+        refresh_every: phases that work on a fixed point set (L-BFGS, Gauss-Newton) or ``resample=False``
+            draw a new set every this many steps (``0``: keep one set for the whole run).
         eval_every / log_every: steps between error evaluations / metric rows (``0`` disables).
         metrics: ``"auto"`` (relative L2 and max error when the problem has a reference) or a list.
         eval_resolution / eval_points: grid resolution (``dim <= 2``) or number of random test points.
@@ -78,6 +80,7 @@ class Trainer:
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                  plot: bool = True, info: dict | None = None, callbacks: list | None = None,
                  checkpoint_every: int = 0, checkpoint_keep: int = 3, guard: DivergenceGuard | None = None,
+                 refresh_every: int = 0,
                  world: World | None = None) -> None:
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every)):
@@ -125,6 +128,9 @@ class Trainer:
         self.best: dict[str, float] = {}
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
+        if refresh_every != 0:
+            refresh_every = positive_int(refresh_every, "trainer.refresh_every")
+        self.refresh_every, self._fixed_drawn_at = int(refresh_every), 0
         self._per_point_jacobian = not self.world.active
 
     # --- configuration checks ---------------------------------------------------------------------------
@@ -200,8 +206,9 @@ class Trainer:
     def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         if self.resample and not phase.needs_closure and not phase.uses_residuals:
             return self.sample()
-        if self._fixed_points is None:
-            self._fixed_points = self.sample()
+        stale = self.refresh_every and self.step - self._fixed_drawn_at >= self.refresh_every
+        if self._fixed_points is None or stale:
+            self._fixed_points, self._fixed_drawn_at = self.sample(), self.step
         return self._fixed_points
 
     def train_step(self) -> tuple[dict[str, Tensor], Tensor]:
@@ -348,7 +355,7 @@ class Trainer:
         state = {"step": self.step, "model": self.model.state_dict(), "optimizer": self.plan.state_dict(),
                  "balancer": self.balancer.state_dict(), "best": dict(self.best),
                  "train_time": self.train_time, "wall_time": self.wall_time, "info": dict(self.info),
-                 "fixed_points": self._fixed_points}
+                 "fixed_points": self._fixed_points, "fixed_drawn_at": self._fixed_drawn_at}
         if include_rng:
             state["rng"] = {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}
         return state
@@ -362,6 +369,7 @@ class Trainer:
         self.train_time = float(state.get("train_time", 0.0))
         self.wall_time = float(state.get("wall_time", 0.0))
         self._fixed_points = state.get("fixed_points")
+        self._fixed_drawn_at = int(state.get("fixed_drawn_at", 0))
         if "rng" in state:
             self.generator.set_state(state["rng"]["generator"])
             torch.set_rng_state(state["rng"]["torch"])
