@@ -24,12 +24,14 @@ def _onednn(x: Tensor) -> bool:
             and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
 
 
+def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    # a transposed full tensor is fine as oneDNN's weight (no copy); slices are never passed
+    return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
+
+
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x Wᵀ + b`` (not differentiable on the oneDNN path: use it under ``no_grad`` or in a backward)."""
-    if _onednn(x):
-        # a transposed full tensor is fine as oneDNN's weight (no copy); slices are never passed
-        return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
-    return F.linear(x, weight, bias)
+    return _onednn_linear(x, weight, bias) if _onednn(x) else F.linear(x, weight, bias)
 
 
 class _InputLayer(torch.autograd.Function):
@@ -48,10 +50,8 @@ class _InputLayer(torch.autograd.Function):
             grad_x = grad_z @ weight
         if ctx.needs_input_grad[1]:
             gz_t = grad_z.T.contiguous()
-            if _onednn(x):
-                grad_w = linear(gz_t, x.T)
-            else:
-                grad_w = gz_t @ x
+            # the product is wide in its output (d columns), not in its inner dimension (the batch)
+            grad_w = _onednn_linear(gz_t, x.T) if _onednn(x) else gz_t @ x
             grad_w.index_add_(1, dims, grad_t.T.to(grad_w.dtype))
         if ctx.needs_input_grad[2]:
             grad_b = grad_z.sum(0)
