@@ -1,5 +1,7 @@
 """Modified MLP and Fourier-feature MLP: forward Taylor jets against torch.func in float64."""
 
+from functools import partial
+
 import pytest
 import torch
 from torch.func import hessian, jacrev
@@ -23,7 +25,10 @@ def reference_jet(model, x):
     return jac.transpose(1, 2), torch.diagonal(hes, dim1=2, dim2=3).transpose(1, 2)
 
 
-@pytest.mark.parametrize("cls", [ModifiedMLP, FourierMLP])
+MODELS = [ModifiedMLP, partial(ModifiedMLP, gate_first=True), FourierMLP]
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=["modified", "modified_gate_first", "fourier"])
 def test_taylor_matches_torch_func(cls):
     model = build(cls)
     x = torch.randn(6, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
@@ -53,7 +58,7 @@ def test_mlp_output_scale_scales_value_and_jets():
         MLP(3, 1, output_scale=0.0)
 
 
-@pytest.mark.parametrize("cls", [ModifiedMLP, FourierMLP])
+@pytest.mark.parametrize("cls", MODELS, ids=["modified", "modified_gate_first", "fourier"])
 def test_taylor_parameter_gradients_match_autograd_engine(cls):
     """The loss gradient through the Taylor jet equals the one through nested autograd."""
     model = build(cls, out_dim=1)
@@ -92,6 +97,13 @@ def test_modified_mlp_gates_between_encoders():
         for layer in model.layers[1:-1]:
             layer.bias.fill_(-50.0)  # Z = −1 → H = 2U − V
     assert torch.allclose(model(x), last(2 * u - v), atol=1e-12)
+    gated = build(partial(ModifiedMLP, gate_first=True), out_dim=1)
+    with torch.no_grad():
+        for layer in gated.layers[:-1]:  # every hidden layer, the first included, is a gate
+            layer.weight.zero_()
+            layer.bias.fill_(50.0)
+    v = torch.tanh(gated.encoder_v(gated.normalize(x)))
+    assert torch.allclose(gated(x), gated.layers[-1](v), atol=1e-12)
 
 
 def test_parameter_counts():

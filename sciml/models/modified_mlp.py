@@ -4,6 +4,9 @@ Two encoders ``U = φ(X W_U + b_U)`` and ``V = φ(X W_V + b_V)`` gate every hidd
 
     H₁ = φ(X W¹ + b¹),   Z_k = φ(H_k W^k + b^k),   H_{k+1} = (1 − Z_k) ⊙ U + Z_k ⊙ V,   f = H_L W + b.
 
+With ``gate_first`` the first hidden layer is gated too (``H₁ = (1 − Z₀) ⊙ U + Z₀ ⊙ V``, ``Z₀ = φ(X W¹ + b¹)``),
+as in the authors' public code, where every hidden layer is a gated one.
+
 :meth:`ModifiedMLP.taylor` propagates a second-order jet along coordinate directions, like
 :meth:`sciml.models.MLP.taylor`. With ``H = U + Z ⊙ (V − U)`` and jets ``(·, ·¹, ·²)``:
 
@@ -24,8 +27,10 @@ class ModifiedMLP(MLP):
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 50, depth: int = 4,
                  activation: str = "tanh", init: str = "xavier_normal",
-                 input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True) -> None:
+                 input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True,
+                 gate_first: bool = False) -> None:
         super().__init__(in_dim, out_dim, width, depth, activation, init, input_stats, normalize)
+        self.gate_first = bool(gate_first)
         self.encoder_u = nn.Linear(self.in_dim, self.width)
         self.encoder_v = nn.Linear(self.in_dim, self.width)
         for layer in (self.encoder_u, self.encoder_v):
@@ -35,6 +40,8 @@ class ModifiedMLP(MLP):
         xn = self.normalize(x)
         u, v = self.act(self.encoder_u(xn)), self.act(self.encoder_v(xn))
         h = self.act(self.layers[0](xn))
+        if self.gate_first:
+            h = u + h * (v - u)
         for layer in self.layers[1:-1]:
             z = self.act(layer(h))
             h = u + z * (v - u)
@@ -54,13 +61,19 @@ class ModifiedMLP(MLP):
         v, v1, v2 = self._input_jet(self.encoder_v, xn, dims)
         gap, gap1, gap2 = v - u, v1 - u1, v2 - u2
         h, h1, h2 = self._input_jet(self.layers[0], xn, dims)
+        if self.gate_first:
+            h, h1, h2 = self._gate(h, h1, h2, u, u1, u2, gap, gap1, gap2)
         for layer in self.layers[1:-1]:
-            g, g1, g2 = dense_jet(layer, self.act_jet, h, h1, h2)
-            gb = g.unsqueeze(1)
-            h = u + g * gap
-            h1 = u1 + g1 * gap.unsqueeze(1) + gb * gap1
-            h2 = u2 + g2 * gap.unsqueeze(1) + 2 * g1 * gap1 + gb * gap2
+            h, h1, h2 = self._gate(*dense_jet(layer, self.act_jet, h, h1, h2), u, u1, u2, gap, gap1, gap2)
         return linear_jet(self.layers[-1], h, h1, h2)
+
+    @staticmethod
+    def _gate(g: Tensor, g1: Tensor, g2: Tensor, u: Tensor, u1: Tensor, u2: Tensor,
+              gap: Tensor, gap1: Tensor, gap2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Jet of ``H = U + Z ⊙ (V − U)`` from the jets of ``Z``, ``U`` and ``V − U``."""
+        gb = g.unsqueeze(1)
+        return (u + g * gap, u1 + g1 * gap.unsqueeze(1) + gb * gap1,
+                u2 + g2 * gap.unsqueeze(1) + 2 * g1 * gap1 + gb * gap2)
 
 
 __all__ = ["ModifiedMLP"]
