@@ -22,6 +22,9 @@ common=(trainer.progress=false trainer.plot=false "~output")
 .venv/bin/sciml-train experiment=raissi_nls trainer.steps=600 'optimizer.switch=[400]' 'pde.batch_size={pde: 2000, ic: 50, bc: 100}' trainer.eval_every=200 hydra.run.dir=benchmarks/lpinn/runs/nls "${common[@]}"
 .venv/bin/sciml-train experiment=raissi_burgers trainer.steps=600 'optimizer.switch=[200]' 'pde.batch_size={pde: 2000, ic: 100, bc: 100}' trainer.eval_every=200 hydra.run.dir=benchmarks/lpinn/runs/burgers "${common[@]}"
 
+# NLS by Levenberg-Marquardt (exactly periodic net, soft initial condition, 2000 points redrawn every 10 steps)
+.venv/bin/sciml-train experiment=nls_lm trainer.progress=false hydra.run.dir=benchmarks/lpinn/runs/nls_lm
+
 # the longer LPINN sweep of results.md
 .venv/bin/sciml-train -m experiment=lpinn_sweep trainer.steps=3000 'optimizer.switch=[2900]' trainer.eval_every=1000 \
   'trainer.batch_size={x: 500, u: 500, x0: 256, u0: 256}' hydra.sweep.dir=multirun/convection_sweep_long/lpinn "${common[@]}"
