@@ -4,6 +4,8 @@ Composed in-process with hydra's compose API (the same code path as sciml-train,
 per case); tests/test_cli.py checks the exit status and the absence of tracebacks end to end.
 """
 
+from pathlib import Path
+
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
@@ -119,6 +121,20 @@ def test_stde_experiment_scales_the_output_with_the_dimension(dim):
     trainer = prepared(["experiment=stde_allen_cahn", f"pde.dim={dim}", "pde.compile=false", "trainer.steps=2"])
     assert trainer.model.output_scale == pytest.approx(dim**0.5)
     assert trainer.problem.coefficients.shape == (dim - 1,)
+
+
+EXPERIMENTS = sorted(p.stem for p in (Path(CONFIG_DIR) / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_prepares_and_takes_a_step(name):
+    """Each shipped experiment composes, validates and trains one step (at a small size where it is large)."""
+    small = {"pde.dim=50", "pde.compile=false"} if name.startswith(("stde_", "sdgd_")) else set()
+    small = {"sdgd_oscillator": {"pde.dim=5"}, "sdgd_hjb_lin": {"pde.dim=50"}, "nls_lm": {"pde.batch_size.pde=200"},
+             "raissi_burgers": {"optimizer.switch=[2]"}}.get(name, small)
+    trainer = prepared([f"experiment={name}", "trainer.steps=4", "trainer.eval_every=0", *sorted(small)])
+    trainer.train_step()
+    assert trainer.step == 1
 
 
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
