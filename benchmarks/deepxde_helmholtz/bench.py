@@ -61,7 +61,7 @@ def deepxde_model(seed: int) -> tuple[dde.Model, np.ndarray, np.ndarray]:
 
 
 def sciml_trainer(domain: np.ndarray, boundary: np.ndarray, seed: int) -> Trainer:
-    problem = Helmholtz(a1=A1, a2=A2, k=K)
+    problem = Helmholtz(a1=A1, a2=A2, k=K, face_sum=False)  # DeepXDE's loss: one mean over the boundary points
     # the same points DeepXDE trains on: its residual set (all points) and its boundary subset
     terms = {"pde": Term(FixedPoints(torch.as_tensor(domain)), problem.pde_residual, len(domain)),
              "bc": Term(FixedPoints(torch.as_tensor(boundary)), problem.bc_residual, len(boundary))}

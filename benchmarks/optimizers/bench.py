@@ -65,7 +65,7 @@ def methods(lr: float, switch: int) -> dict[str, partial]:
 
 def problem(name: str):
     if name == "helmholtz":
-        return Helmholtz(a1=1.0, a2=4.0, batch_size={"pde": 600, "bc": 200}), 3, 20
+        return Helmholtz(a1=1.0, a2=4.0, batch_size={"pde": 600, "bc": 200}, face_sum=False), 3, 20
     if name == "poisson5":
         return Poisson(dim=5, solution="sin_sum", batch_size={"pde": 600, "bc": 400}), 3, 20
     if name == "poisson2":

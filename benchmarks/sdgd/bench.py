@@ -163,14 +163,16 @@ def main() -> None:
     peak = spawn(["--worker", "peak", "--threads", str(args.threads)])
     print(f"# threads={args.threads} load={load:.1f} matmul peak {peak['peak_gflops']:.0f} GFLOP/s "
           f"(blas {peak['blas_gflops']:.0f}, oneDNN {peak['onednn_gflops']:.0f})", flush=True)
-    steps = {1000: (80, 20, 4), 10_000: (40, 10, 3), 100_000: (15, 5, 2), 1_000_000: (6, 2, 1)}
+    steps = {1000: (80, 20, 4), 10_000: (40, 10, 3), 100_000: (30, 10, 2), 1_000_000: (14, 4, 1)}
     for dim in args.dims:
         n, warm, nb = steps.get(dim, (50, 10, 3))
-        row = {"dim": dim, "threads": args.threads, "load": load, "peak_gflops": peak["peak_gflops"]}
+        row = {"dim": dim, "threads": args.threads, "load": load, **peak}
         plat = spawn(["--worker", "platform", "--dim", str(dim), "--steps", str(n), "--warmup", str(warm),
                       "--threads", str(args.threads)])
         row.update({f"platform_{k}": v for k, v in plat.items()})
-        row["peak_fraction"] = matmul_work(dim) * plat["steps_per_s"] / (peak["peak_gflops"] * 1e9)
+        rate = matmul_work(dim) * plat["steps_per_s"] / 1e9  # GFLOP/s of minimal matmul work
+        row["peak_fraction"] = rate / peak["peak_gflops"]
+        row["peak_fraction_blas"] = rate / peak["blas_gflops"]
         if dim <= args.baseline_max_dim:
             base = spawn(["--worker", "baseline", "--dim", str(dim), "--steps", str(nb),
                           "--threads", str(args.threads)])
