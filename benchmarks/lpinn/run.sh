@@ -29,5 +29,10 @@ common=(trainer.progress=false trainer.plot=false "~output")
 .venv/bin/sciml-train -m experiment=lpinn_sweep trainer.steps=3000 'optimizer.switch=[2900]' trainer.eval_every=1000 \
   'trainer.batch_size={x: 500, u: 500, x0: 256, u0: 256}' hydra.sweep.dir=multirun/convection_sweep_long/lpinn "${common[@]}"
 
+# the PINN sweep at the LPINN's budget
+.venv/bin/sciml-train -m experiment=convection_sweep trainer.steps=3000 'optimizer.switch=[2900]' trainer.eval_every=500 \
+  hydra.sweep.dir=multirun/convection_sweep_long_v2/pinn "${common[@]}"
+
 .venv/bin/python benchmarks/lpinn/table.py multirun/convection_sweep benchmarks/lpinn/runs/*
 .venv/bin/python benchmarks/lpinn/table.py multirun/convection_sweep_long
+.venv/bin/python benchmarks/lpinn/table.py multirun/convection_sweep_long_v2
