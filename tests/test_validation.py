@@ -137,6 +137,13 @@ def test_every_experiment_prepares_and_takes_a_step(name):
     assert trainer.step == 1
 
 
+def test_optimizer_group_on_the_command_line_wins_over_an_experiment():
+    """Experiments set only the switch point, so ``optimizer=adam_lm`` really runs Adam then LM."""
+    trainer = prepared(["experiment=raissi_burgers", "optimizer=adam_lm", "trainer.steps=4", "optimizer.switch=[2]",
+                        "trainer.eval_every=0"])
+    assert [p.name for p in trainer.plan.phases] == ["adam", "lm"]
+
+
 def test_resume_of_a_directory_that_is_not_a_run(tmp_path):
     from sciml.cli.train import run
 
