@@ -28,12 +28,18 @@ def functional_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Te
 
     dims = list(range(x.shape[1])) if dims is None else list(dims)
 
-    def at(xi: Tensor) -> Tensor:
-        return model(xi[None])[0]
+    def at(xi: Tensor) -> tuple[Tensor, Tensor]:
+        y = model(xi[None])[0]
+        return y, y
 
-    d1 = vmap(jacrev(at))(x)                                   # (n, k, d)
-    d2 = torch.diagonal(vmap(jacfwd(jacrev(at)))(x), dim1=-2, dim2=-1)  # (n, k, d)
-    return model(x), d1[..., dims].transpose(1, 2), d2[..., dims].transpose(1, 2)
+    def first(xi: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        jac, y = jacrev(at, has_aux=True)(xi)
+        return jac, (jac, y)
+
+    # one pass gives the Hessian (k, d, d) with the Jacobian (k, d) and the value (k,) as by-products
+    hess, (d1, y) = vmap(jacfwd(first, has_aux=True))(x)
+    d2 = torch.diagonal(hess, dim1=-2, dim2=-1)
+    return y, d1[..., dims].transpose(1, 2), d2[..., dims].transpose(1, 2)
 
 
 def autograd_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tensor, Tensor]:

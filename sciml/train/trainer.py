@@ -83,7 +83,7 @@ class Trainer:
                  refresh_every: int = 0,
                  world: World | None = None) -> None:
         self.steps = positive_int(steps, "trainer.steps")
-        for key, value in (("eval_every", eval_every), ("log_every", log_every)):
+        for key, value in (("eval_every", eval_every), ("log_every", log_every), ("refresh_every", refresh_every)):
             if not isinstance(value, int) or value < 0:
                 raise ConfigError(f"trainer.{key}", f"must be a non-negative integer, got {value!r}")
         self.problem, self.engine, self.balancer = problem, engine, balancer
@@ -128,9 +128,7 @@ class Trainer:
         self.best: dict[str, float] = {}
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
-        if refresh_every != 0:
-            refresh_every = positive_int(refresh_every, "trainer.refresh_every")
-        self.refresh_every, self._fixed_drawn_at = int(refresh_every), 0
+        self.refresh_every, self._fixed_drawn_at = refresh_every, 0
         self._per_point_jacobian = not self.world.active
 
     # --- configuration checks ---------------------------------------------------------------------------
