@@ -95,5 +95,6 @@ class Evolution1D(Problem):
         return terms
 
     def constrain(self, model: nn.Module) -> nn.Module:
+        model = super().constrain(model)
         return InitialConstraint(model, self.initial, self.t0) if self.hard_ic else model
 

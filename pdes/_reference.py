@@ -1,8 +1,8 @@
 """Reference solutions on a space-time grid, loaded from the ``.mat`` files of Raissi et al. (2019).
 
-The files (MIT licence, from the PINNs repository of M. Raissi) live in ``$SCIML_DATA/raissi`` with
-``SCIML_DATA`` defaulting to ``<repository>/../shared/data``. Each holds a spatial axis, a time axis and
-the solution on their tensor grid:
+The files (MIT licence, from the PINNs repository of M. Raissi) ship with the repository in
+``data/raissi`` (see ``data/README.md``); setting ``SCIML_DATA`` reads ``$SCIML_DATA/raissi`` instead. Each
+holds a spatial axis, a time axis and the solution on their tensor grid:
 
 =====================  ==========================  ==========================  ===============================
 file                   x                           t                           u
@@ -26,7 +26,8 @@ from torch import Tensor
 from sciml.errors import ConfigError
 from sciml.problem import Reference
 
-REPO = Path(__file__).resolve().parents[1]
+#: the repository's own data folder, read unless ``SCIML_DATA`` names another one
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 #: file name -> (x key, t key, u key)
 KEYS = {
@@ -37,8 +38,8 @@ KEYS = {
 
 
 def data_dir() -> Path:
-    """``$SCIML_DATA/raissi`` (default ``<repository>/../shared/data/raissi``)."""
-    return Path(os.environ.get("SCIML_DATA", REPO.parent / "shared" / "data")) / "raissi"
+    """``$SCIML_DATA/raissi`` when ``SCIML_DATA`` is set, else ``data/raissi`` in the repository."""
+    return Path(os.environ.get("SCIML_DATA") or DATA) / "raissi"
 
 
 @dataclass

@@ -97,7 +97,7 @@ class _TerminalProblem(Problem):
         return {"pde": Term(sampler, self.pde_residual, self.batch_size)}
 
     def constrain(self, model: nn.Module) -> nn.Module:
-        return HardConstraint(model, TimeToGo(self.horizon), self.terminal())
+        return HardConstraint(super().constrain(model), TimeToGo(self.horizon), self.terminal())
 
 
 class HJBLin(_TerminalProblem):

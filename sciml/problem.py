@@ -4,7 +4,8 @@ A :class:`Problem` names its input variables and outputs, and gives a dictionary
 Each term couples a sampler (where its points come from) with a residual (what must vanish there).
 The loss of a term is the mean of its squared residual. Optional: ``exact`` (closed-form solution, used for
 error metrics), ``reference`` (a fixed data set used instead), ``constrain`` (a hard-constraint wrapper
-around the network) and ``input_stats`` (for input normalisation).
+around the network), ``input_stats`` (for input normalisation) and ``output_scale`` (the solution's typical
+magnitude, for output scaling).
 
 No module of :mod:`sciml` imports :mod:`pdes`: the catalogue in ``pdes/`` and a user's own file implement
 this protocol in exactly the same way.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 import torch
 from torch import Tensor, nn
 
-from sciml.errors import ConfigError, positive_int
+from sciml.errors import ConfigError, positive_int, require
 
 if TYPE_CHECKING:
     from sciml.fields import Field
@@ -73,6 +74,24 @@ class Problem:
     variables: list[str]
     outputs: list[str] = ["u"]
     time_variable: str | None = "t"
+    _output_scale: float = 1.0
+
+    # --- what a training set-up may adapt to -----------------------------------------------------------
+    @property
+    def output_scale(self) -> float:
+        """The typical magnitude of the solution, which a network's output is multiplied by so tanh units need
+        not saturate to reach it (taken by ``model.output_scale: auto``, as the recipes in ``configs/recipe/`` do).
+
+        1.0 unless the problem declares more: by assigning it (the ball problems set ``√d`` in ``__init__``),
+        by overriding this property, or through an ``output_scale`` key in its config.
+        """
+        return self._output_scale
+
+    @output_scale.setter
+    def output_scale(self, value: float) -> None:
+        require(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf,
+                "output_scale", f"must be a positive number, got {value!r}")
+        self._output_scale = float(value)
 
     # --- geometry -------------------------------------------------------------------------------------
     @property
@@ -103,7 +122,13 @@ class Problem:
         raise NotImplementedError
 
     def constrain(self, model: nn.Module) -> nn.Module:
-        """Wrap the network to impose constraints exactly (identity unless a problem overrides it)."""
+        """Wrap the network to impose constraints exactly (identity unless a problem overrides it; overrides
+        wrap what this returns). A network built for one kind of domain has ``check_domain(problem, bounds)``
+        (:meth:`sciml.models.separable.SeparableNet.check_domain`), which refuses this problem's domain
+        (:meth:`bounds`, ``None`` when it is not a box) with a :class:`~sciml.errors.ConfigError`."""
+        check = getattr(model, "check_domain", None)
+        if callable(check):
+            check(self.name, self.bounds())
         return model
 
     # --- scoring --------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def test_compare_writes_table_and_figures(sweep, tmp_path):
     for r, n in zip(rows, range(4)):
         summary = json.loads((sweep / str(n) / "summary.json").read_text())
         assert float(r["rel_l2"]) == summary["rel_l2"] and float(r["best_rel_l2"]) <= float(r["rel_l2"])
-        assert float(r["steps_per_s"]) > 0 and int(r["steps"]) == 30
+        assert float(r["steady_steps_per_s"]) == summary["steady_steps_per_s"] > 0 and int(r["steps"]) == 30
     assert "balancer=lra_code model=modified_mlp" in (tmp_path / "table.md").read_text()
     assert "balancer=fixed model=mlp" in result.stdout
 

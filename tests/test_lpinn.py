@@ -45,8 +45,9 @@ def lagrangian(problem):
     return LagrangianProblem(problem, {}, {})
 
 
-def field(lp, model, x):
-    return Field(model, x, VARIABLES, Engine(), [0], OUTPUTS)
+def field(lp, model, points):
+    x, data = points if isinstance(points, tuple) else (points, {})
+    return Field(model, x, VARIABLES, Engine(), [0], OUTPUTS, data)
 
 
 def sample(lp, name, n=200):

@@ -209,18 +209,20 @@ def test_per_point_jacobian_equals_the_batched_backward_one():
     points = trainer.sample()
     params = list(trainer.model.parameters())
     r_fast, jac_fast = trainer.linearize(points, params)
-    assert trainer._per_point_jacobian  # the fast route was taken
+    assert set(trainer.jacobian_route.values()) == {"per point"}  # the fast route was taken
     with torch.enable_grad():
         r = trainer.residual_vector(points).reshape(-1)
         jac = residual_jacobian(r, params)
     assert jac_fast.shape == (60, sum(p.numel() for p in params))
     assert torch.allclose(r_fast, r.detach(), atol=1e-13)
     assert torch.allclose(jac_fast, jac, atol=1e-12)
-    # a parameter outside the model: the trainer declines, the optimizer's own route gives the same numbers
+    # a parameter outside the model: each term falls back to backward passes, with the same numbers as the
+    # optimizer's own route (zero columns for the extra parameter)
     extra = nn.Parameter(torch.ones(2, dtype=torch.float64))
-    assert trainer.linearize(points, params + [extra]) is None
-    assert not trainer._per_point_jacobian
+    _, jac_fallback = trainer.linearize(points, params + [extra])
+    assert set(trainer.jacobian_route.values()) == {"backward"}
     r_slow, jac_slow = LevenbergMarquardt(params + [extra]).linearize(lambda: trainer.residual_vector(points))
+    assert torch.allclose(jac_fallback, jac_slow, atol=1e-12)
     assert torch.allclose(jac_slow[:, :-2], jac, atol=1e-12) and torch.equal(jac_slow[:, -2:], torch.zeros(60, 2,
                                                                                      dtype=torch.float64))
 
@@ -238,7 +240,7 @@ def test_per_point_jacobian_through_a_model_without_taylor_jets():
     points = trainer.sample()
     params = list(trainer.model.parameters())
     r_fast, jac_fast = trainer.linearize(points, params)
-    assert trainer._per_point_jacobian
+    assert set(trainer.jacobian_route.values()) == {"per point"}
     with torch.enable_grad():
         r = trainer.residual_vector(points).reshape(-1)
         jac = residual_jacobian(r, params)

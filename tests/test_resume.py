@@ -20,7 +20,7 @@ from sciml.engines import Engine
 from sciml.errors import ConfigError
 from sciml.io.history import read_metrics
 from sciml.models import MLP
-from sciml.train import Trainer
+from sciml.train import RunSettings, Trainer
 from sciml.train.checkpointing import latest_checkpoint, load_checkpoint
 from sciml.train.guard import DivergenceError, DivergenceGuard
 from tests.helpers.callbacks import InjectNaN
@@ -43,15 +43,17 @@ def final_parameters(run: Path) -> dict:
     return torch.load(run / "checkpoint.pt", weights_only=True)["model"]
 
 
-def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
+def kill_and_resume(args: list[str], tmp_path: Path, kill_at: int) -> tuple[Path, Path]:
+    """Run ``args`` straight through, and again killed with SIGKILL once checkpoint ``kill_at`` exists, then
+    resumed; the two final parameter sets must be equal. Returns both run directories."""
     straight, broken = tmp_path / "straight", tmp_path / "broken"
-    subprocess.run(command([*RUN, f"hydra.run.dir={straight}"]), cwd=ROOT, env=env(), check=True,
+    subprocess.run(command([*args, f"hydra.run.dir={straight}"]), cwd=ROOT, env=env(), check=True,
                    capture_output=True, timeout=600)
     slow = "+callbacks.slow._target_=tests.helpers.callbacks.Sleep"
-    proc = subprocess.Popen(command([*RUN, slow, f"hydra.run.dir={broken}"]), cwd=ROOT, env=env(),
+    proc = subprocess.Popen(command([*args, slow, f"hydra.run.dir={broken}"]), cwd=ROOT, env=env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    target = broken / "checkpoints" / "step_00000200.pt"  # inside the L-BFGS phase (from step 180)
+    target = broken / "checkpoints" / f"step_{kill_at:08d}.pt"
     while not target.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -65,6 +67,11 @@ def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
+    return straight, broken
+
+
+def test_kill_and_resume_matches_uninterrupted_run(tmp_path):
+    _, broken = kill_and_resume(RUN, tmp_path, kill_at=200)  # inside the L-BFGS phase (from step 180)
     steps = [row["step"] for row in read_metrics(broken)]
     assert steps == sorted(set(steps)) and steps[-1] == 300
 
@@ -74,8 +81,9 @@ def small_trainer(tmp_path, steps=60, guard=None, callbacks=(), every=10):
     problem = Poisson(dim=2, batch_size={"pde": 64, "bc": 32})
     model = MLP(2, 1, width=8, depth=2, input_stats=problem.input_stats())
     return Trainer(problem, model, Engine(), FixedWeights(), partial(optim.adam, lr=1e-2), steps=steps,
-                   eval_every=0, log_every=10, progress=False, run_dir=tmp_path, plot=False,
-                   checkpoint_every=every, checkpoint_keep=3, guard=guard, callbacks=list(callbacks))
+                   eval_every=0, log_every=10, progress=False, plot=False,
+                   run=RunSettings(run_dir=tmp_path, checkpoint_every=every, checkpoint_keep=3, guard=guard,
+                                   callbacks=list(callbacks)))
 
 
 def test_keeps_last_k_and_skips_torn_or_tampered_files(tmp_path):

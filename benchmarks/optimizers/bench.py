@@ -23,7 +23,7 @@ from pdes.poisson import Poisson
 from sciml.balancing.fixed import FixedWeights
 from sciml.engines.base import Engine
 from sciml.models import MLP
-from sciml.train.trainer import Trainer
+from sciml.train.trainer import RunSettings, Trainer
 
 ADAM = {"rule": "adam", "lr": 1e-3}
 SCHEDULE = {"schedule": "exponential", "decay_rate": 0.9, "decay_steps": 1000}
@@ -110,10 +110,11 @@ def main() -> None:
     budget = Budget(args.budget)
     run_dir = Path(args.out)
     trainer = Trainer(prob, model, Engine(), FixedWeights(), factory, steps=10**7, resample=False,
-                      eval_every=args.eval_every, log_every=0, progress=False, run_dir=run_dir, seed=args.seed,
+                      eval_every=args.eval_every, log_every=0, progress=False, seed=args.seed,
                       dtype=getattr(torch, args.dtype), plot=False,
-                      info={"method": args.method, "lr": args.lr, "budget_s": args.budget, "problem": args.problem},
-                      callbacks=[budget])
+                      run=RunSettings(run_dir=run_dir, callbacks=[budget],
+                                      info={"method": args.method, "lr": args.lr, "budget_s": args.budget,
+                                            "problem": args.problem}))
     if args.resume:
         trainer.load_training_state(torch.load(Path(args.resume) / "checkpoint.pt", weights_only=False))
     summary = trainer.fit()

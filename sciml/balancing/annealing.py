@@ -2,7 +2,8 @@
 
 Every ``period`` steps the weight of each non-reference term moves towards an estimate ``λ̂_i`` computed
 from the per-term gradients: ``λ_i ← (1 − a) λ_i + a λ̂_i``, where ``a`` is the weight given to the new
-estimate. The reference term (the PDE residual, ``pde``) keeps its weight. The variants differ only in
+estimate. The reference term (the PDE residual: ``pde``, or the first term of a problem without one, such
+as the characteristic residual ``x`` of the LPINN) keeps its weight. The variants differ only in
 ``λ̂_i`` (see :mod:`sciml.balancing.lra_paper`, :mod:`~sciml.balancing.lra_code`,
 :mod:`~sciml.balancing.lra_pinnacle`).
 """
@@ -23,7 +24,7 @@ def clamp_tiny(x: Tensor) -> Tensor:
 class Annealing(Balancer):
     """Base of the annealing variants; subclasses implement :meth:`estimate`."""
 
-    def __init__(self, reference: str = "pde", period: int = 10, new_weight: float = 0.1) -> None:
+    def __init__(self, reference: str | None = None, period: int = 10, new_weight: float = 0.1) -> None:
         super().__init__()
         self.reference = reference
         self.period = positive_int(period, "period")
@@ -32,6 +33,8 @@ class Annealing(Balancer):
         self.new_weight = float(new_weight)
 
     def setup(self, names, params, initial=None) -> None:
+        if self.reference is None:
+            self.reference = "pde" if "pde" in names else names[0]
         if self.reference not in names:
             raise ConfigError("reference", f"unknown term {self.reference!r}; terms are {list(names)}")
         super().setup(names, params, initial)
@@ -40,22 +43,17 @@ class Annealing(Balancer):
         """``λ̂`` for every term (float64; the reference entry is ignored) from the unweighted gradients."""
         raise NotImplementedError
 
-    def update(self, grads: list[list[Tensor]]) -> None:
+    def anneal(self, grads: list[list[Tensor]]) -> None:
         """One annealing update of the non-reference weights."""
         estimate = self.estimate(grads).to(self.weights)
         keep = torch.tensor([n == self.reference for n in self.names], device=self.weights.device)
         moved = (1 - self.new_weight) * self.weights + self.new_weight * estimate
         self.weights = torch.where(keep, self.weights, moved)
 
-    def backward(self, losses: dict[str, Tensor], step: int) -> Tensor:
-        if step % self.period:
-            total = self.total(losses)
-            total.backward()
-            return total.detach()
-        grads = self.term_gradients(losses)
-        self.update(grads)
-        self.assign_weighted(grads)
-        return self.total(losses).detach()
+    def update(self, losses: dict[str, Tensor], step: int, first_order: bool) -> Tensor:
+        if step % self.period == 0:
+            self.anneal(self.term_gradients(losses))
+        return self.weights
 
     def reference_index(self) -> int:
         return self.names.index(self.reference)

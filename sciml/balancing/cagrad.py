@@ -7,6 +7,10 @@ along ``d = (g₀ + (c ‖g₀‖ / ‖g_w‖) g_w) / (1 + c²)``; ``c = 0.5``.
 The small problem depends on the gradients only through their Gram matrix ``G``:
 ``F(w) = wᵀ G 1/K + c √(1ᵀ G 1)/K · √(wᵀ G w)``. It is convex and is solved in float64 by projected
 gradient descent with a backtracking line search.
+
+``d = Σ_i ((1/K + (c ‖g₀‖ / ‖g_w‖) w_i) / (1 + c²)) g_i`` is a non-negative combination of the task
+gradients, so the balancer's decision is the objective weights ``α_i = w_i (1/K + (c ‖g₀‖ / ‖g_w‖) w*_i) /
+(1 + c²)`` (see :mod:`sciml.balancing.base`).
 """
 
 from __future__ import annotations
@@ -73,18 +77,22 @@ class CAGrad(Balancer):
         super().setup(names, params, initial)
         self.task_weights = torch.full((len(self.names),), 1.0 / len(self.names), dtype=torch.float64)
 
+    def combination(self, grads: Tensor) -> Tensor:
+        """The coefficients ``(1/K + (c ‖g₀‖ / ‖g_w‖) w*_i) / (1 + c²)`` of the CAGrad update in the task
+        gradients (rows of ``grads``); float64."""
+        gram = (grads @ grads.T).double()
+        w = torch.from_numpy(cagrad_weights(gram.cpu().numpy(), self.c)).to(gram.device)
+        self.task_weights = w.to(self.task_weights)
+        k = grads.shape[0]
+        g0_norm = torch.sqrt(gram.sum().clamp_min(0)) / k
+        gw_norm = torch.sqrt((w @ gram @ w).clamp_min(0)).clamp_min(torch.finfo(torch.float64).tiny)
+        return (1.0 / k + self.c * g0_norm / gw_norm * w) / (1 + self.c**2)
+
     def direction(self, grads: Tensor) -> Tensor:
         """The CAGrad update from the task gradients (rows of ``grads``)."""
-        gram = (grads @ grads.T).double().cpu().numpy()
-        w = torch.from_numpy(cagrad_weights(gram, self.c))
-        self.task_weights = w.to(self.task_weights)
-        g0 = grads.mean(dim=0)
-        gw = w.to(grads) @ grads
-        coef = self.c * g0.norm() / gw.norm().clamp_min(torch.finfo(grads.dtype).tiny)
-        return (g0 + coef * gw) / (1 + self.c**2)
+        return self.combination(grads).to(grads) @ grads
 
-    def backward(self, losses: dict[str, Tensor], step: int) -> Tensor:
-        grads = self.flat_gradients(losses)
-        grads = grads * self.weights.to(grads).unsqueeze(1)
-        self.assign(self.direction(grads))
-        return self.total(losses).detach()
+    def update(self, losses: dict[str, Tensor], step: int, first_order: bool) -> Tensor:
+        weights = self.weights.to(self.params[0].device)
+        grads = self.flat_gradients(losses) * weights.to(self.params[0].dtype).unsqueeze(1)
+        return self.combination(grads) * weights

@@ -15,6 +15,14 @@ The tasks are the loss terms with their fixed weights, ``g_k = w_k ∇_θ L_k``.
 4. **Momentum.** ``d = Σ_k g_k``; ``m ← 0.85 m + 0.15 d``; the gradient is ``m / (1 − 0.85^t)``. Run the
    optimizer with ``β₁ = 0`` (e.g. ``optimizer.betas=[0,0.999]``) so momentum is not applied twice.
 
+The resolved rows are non-negative combinations of the task gradients (every pair update adds a
+non-negative multiple of the other row), tracked as a coefficient matrix ``C`` with rows ``Σ_m C_km g_m``.
+Under a second-order phase (L-BFGS, Gauss-Newton: :mod:`sciml.balancing.base`) one resolution is made per
+step on that step's gradients, without accumulation or momentum, and the decision is the objective
+weights ``α_m = w_m Σ_k C_km``, whose gradient at the step's start is the resolved direction. In a
+first-order phase the decision is the term weights and the direction (with accumulation and momentum) is
+written as the gradient.
+
 The original keeps gradients in bf16; here every buffer has the parameters' dtype (float32 or float64), as
 second-derivative residuals need.
 """
@@ -47,16 +55,22 @@ def conflict_angle(c: float, t_crit: float = -0.8, t_main: float = -0.5, t_weak:
     return math.pi
 
 
+def pair_factors(winner: Tensor, loser: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+    """``(a, b)`` of the pair update ``g_w ← g_w − a g_l``, ``g_l ← g_l − b g_w`` by the angle ``alpha``:
+    ``a = sin α · g_w·g_l/‖g_l‖²``, ``b = sin(min(α, π/2)) · g_w·g_l/‖g_w‖²``."""
+    tiny = torch.finfo(winner.dtype).tiny
+    dot = winner @ loser
+    return (math.sin(alpha) * dot / (loser @ loser).clamp_min(tiny),
+            math.sin(min(alpha, math.pi / 2)) * dot / (winner @ winner).clamp_min(tiny))
+
+
 def pair_update(winner: Tensor, loser: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
     """Simultaneous correction of a conflicting pair by the angle ``alpha``:
 
     ``g_w ← g_w − sin α · (g_w·g_l/‖g_l‖²) g_l``, ``g_l ← g_l − sin(min(α, π/2)) · (g_w·g_l/‖g_w‖²) g_w``.
     """
-    tiny = torch.finfo(winner.dtype).tiny
-    dot = winner @ loser
-    new_winner = winner - math.sin(alpha) * dot / (loser @ loser).clamp_min(tiny) * loser
-    new_loser = loser - math.sin(min(alpha, math.pi / 2)) * dot / (winner @ winner).clamp_min(tiny) * winner
-    return new_winner, new_loser
+    a, b = pair_factors(winner, loser, alpha)
+    return winner - a * loser, loser - b * winner
 
 
 def cosine_matrix(grads: Tensor) -> Tensor:
@@ -126,11 +140,13 @@ class GCond(Balancer):
             self.streak_length.fill_(1)
         return winner, loser
 
-    def resolve(self, grads: Tensor) -> Tensor:
-        """The conflict loop on the task gradients (rows); returns the corrected rows."""
+    def resolve(self, grads: Tensor) -> tuple[Tensor, Tensor]:
+        """The conflict loop on the task gradients (rows); returns the corrected rows and their
+        coefficients ``C`` in the task gradients (corrected = ``C @ grads``)."""
         k = grads.shape[0]
         scores = self.scores(grads)
         out = grads.clone()
+        coefficients = torch.eye(k, dtype=torch.float64, device=grads.device)
         t_weak = self.thresholds[2]
         for _ in range(2 * k):
             cos = cosine_matrix(out)
@@ -141,21 +157,33 @@ class GCond(Balancer):
             if c >= t_weak:
                 break
             win, lose = self.arbitrate(i, j, scores)
-            out[win], out[lose] = pair_update(out[win], out[lose], conflict_angle(c, *self.thresholds))
+            a, b = pair_factors(out[win], out[lose], conflict_angle(c, *self.thresholds))
+            out[win], out[lose] = out[win] - a * out[lose], out[lose] - b * out[win]
+            coefficients[win], coefficients[lose] = (coefficients[win] - float(a) * coefficients[lose],
+                                                     coefficients[lose] - float(b) * coefficients[win])
         norms = grads.norm(dim=1)
         first = int(self.resolutions) == 0
         self.norm_ema = norms if first else self.norm_decay * self.norm_ema + (1 - self.norm_decay) * norms
         self.previous = grads.clone()
         self.resolutions += 1
-        return out
+        return out, coefficients
 
     def step_direction(self, grads: Tensor) -> Tensor:
         """Resolve, sum and apply the bias-corrected momentum."""
-        direction = self.resolve(grads).sum(dim=0)
+        direction = self.resolve(grads)[0].sum(dim=0)
         self.velocity = self.momentum * self.velocity + (1 - self.momentum) * direction
         return self.velocity / (1 - self.momentum ** int(self.resolutions))
 
-    def backward(self, losses: dict[str, Tensor], step: int) -> Tensor:
+    def update(self, losses: dict[str, Tensor], step: int, first_order: bool) -> Tensor:
+        if first_order:
+            return self.weights
+        weights = self.weights.to(self.params[0].device)
+        grads = self.flat_gradients(losses) * weights.to(self.params[0].dtype).unsqueeze(1)
+        return self.resolve(grads)[1].sum(dim=0) * weights
+
+    def write_gradient(self, losses: dict[str, Tensor]) -> None:
+        """Accumulate this micro-batch's task gradients; on the last one, resolve and write the direction
+        with momentum (between resolutions no gradient is written: the optimizer skips the parameters)."""
         micro = int(self.micro)
         tasks = range(len(self.names)) if self.mode == "full" else [micro % len(self.names)]
         for i in tasks:
@@ -170,4 +198,3 @@ class GCond(Balancer):
             self.accumulated.zero_()
             self.counts.zero_()
             self.micro.zero_()
-        return self.total(losses).detach()

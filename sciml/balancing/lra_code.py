@@ -14,7 +14,7 @@ from sciml.balancing.annealing import Annealing, clamp_tiny
 
 
 class LRACode(Annealing):
-    def __init__(self, reference: str = "pde", period: int = 10, new_weight: float = 0.1) -> None:
+    def __init__(self, reference: str | None = None, period: int = 10, new_weight: float = 0.1) -> None:
         super().__init__(reference, period, new_weight)
 
     def estimate(self, grads: list[list[Tensor]]) -> Tensor:

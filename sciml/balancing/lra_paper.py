@@ -14,7 +14,7 @@ from sciml.balancing.annealing import Annealing, clamp_tiny
 
 
 class LRAPaper(Annealing):
-    def __init__(self, reference: str = "pde", period: int = 1, alpha: float = 0.9) -> None:
+    def __init__(self, reference: str | None = None, period: int = 1, alpha: float = 0.9) -> None:
         super().__init__(reference, period, new_weight=alpha)
 
     def estimate(self, grads: list[list[Tensor]]) -> Tensor:

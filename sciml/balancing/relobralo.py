@@ -41,7 +41,7 @@ class ReLoBRaLo(Balancer):
         ratio = current / (self.temperature * past.clamp_min(torch.finfo(past.dtype).tiny))
         return len(current) * torch.softmax(ratio, dim=0)
 
-    def update(self, current: Tensor, step: int) -> None:
+    def rebalance(self, current: Tensor, step: int) -> None:
         if int(self.calls) == 0:
             self.initial_losses = current.clone()
         else:
@@ -52,9 +52,7 @@ class ReLoBRaLo(Balancer):
         self.previous_losses = current.clone()
         self.calls += 1
 
-    def backward(self, losses: dict[str, Tensor], step: int) -> Tensor:
+    def update(self, losses: dict[str, Tensor], step: int, first_order: bool) -> Tensor:
         current = torch.stack([losses[n].detach() for n in self.names]).double().to(self.weights.device)
-        self.update(current, step)
-        total = self.total(losses)
-        total.backward()
-        return total.detach()
+        self.rebalance(current, step)
+        return self.weights

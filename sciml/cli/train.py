@@ -15,9 +15,9 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from sciml.cli.build import build, resolve_device, resolve_dtype, user_import_path
+from sciml.cli.build import build, model_output_scale, resolve_device, resolve_dtype, user_import_path
 from sciml.errors import ConfigError, require
-from sciml.train import Trainer
+from sciml.train import RunSettings, Trainer
 from sciml.train.checkpointing import latest_checkpoint
 from sciml.train.distributed import World, init_from_env
 from sciml.train.guard import DivergenceError, DivergenceGuard
@@ -34,7 +34,7 @@ def prepare(cfg: DictConfig, run_dir: Path | None, choices: dict[str, str], worl
     torch.manual_seed(cfg.seed)
     problem = build("pde", cfg.pde)
     model = build("model", cfg.model, in_dim=problem.dim, out_dim=len(problem.outputs),
-                  input_stats=problem.input_stats())
+                  input_stats=problem.input_stats(), **model_output_scale(cfg.model, problem))
     engine = build("engine", cfg.engine)
     balancer = build("balancer", cfg.balancer)
     optimizer = build("optimizer", cfg.optimizer)
@@ -48,11 +48,11 @@ def prepare(cfg: DictConfig, run_dir: Path | None, choices: dict[str, str], worl
         raise ConfigError("guard", str(error)) from None
     make_trainer = build("trainer", cfg.trainer)
     try:
+        settings = RunSettings(run_dir=run_dir, info=info, callbacks=callbacks,
+                               checkpoint_every=checkpoint.get("every", 0), checkpoint_keep=checkpoint.get("keep", 3),
+                               guard=guard, world=world)
         return make_trainer(problem=problem, model=model, engine=engine, balancer=balancer,
-                            optimizer=optimizer, run_dir=run_dir, seed=int(cfg.seed), device=device,
-                            dtype=dtype, info=info, callbacks=callbacks,
-                            checkpoint_every=checkpoint.get("every", 0), checkpoint_keep=checkpoint.get("keep", 3),
-                            guard=guard, world=world)
+                            optimizer=optimizer, seed=int(cfg.seed), device=device, dtype=dtype, run=settings)
     except TypeError as error:  # an unknown trainer option
         raise ConfigError("trainer", str(error)) from None
 

@@ -1,4 +1,7 @@
-"""The comparison table: final and best error, wall time and speed of every run (markdown and CSV)."""
+"""The comparison table: final and best error, wall time and speed of every run (markdown and CSV).
+
+Speed is the steady rate (``steady_steps_per_s``: steps after the warm-up over their train time); runs whose
+summary predates it show none."""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from pathlib import Path
 
 from sciml.compare.runs import Run
 
-COLUMNS = ["run", "pde", "steps", "rel_l2", "best_rel_l2", "wall_s", "train_s", "steps_per_s", "directory"]
+COLUMNS = ["run", "pde", "steps", "rel_l2", "best_rel_l2", "wall_s", "train_s", "steady_steps_per_s",
+           "directory"]
 
 
 def table_rows(runs: list[Run], root: Path | None = None) -> list[dict]:
@@ -19,7 +23,7 @@ def table_rows(runs: list[Run], root: Path | None = None) -> list[dict]:
         rows.append({
             "run": r.label, "pde": s.get("pde", ""), "steps": s.get("steps", _last(r, "step")),
             "rel_l2": final, "best_rel_l2": best, "wall_s": s.get("wall_s", _last(r, "wall_s")),
-            "train_s": s.get("train_s", _last(r, "train_s")), "steps_per_s": s.get("steps_per_s"),
+            "train_s": s.get("train_s", _last(r, "train_s")), "steady_steps_per_s": s.get("steady_steps_per_s"),
             "directory": str(r.directory.relative_to(root)) if root and r.directory.is_relative_to(root)
             else str(r.directory),
         })

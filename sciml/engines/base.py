@@ -21,12 +21,30 @@ if TYPE_CHECKING:
     from sciml.fields import Field
 
 
-def functional_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tensor, Tensor]:
+Directions = list[int] | Tensor | None
+
+
+def _directions(dims: Directions, d: int) -> list[int] | Tensor:
+    """``dims`` as a list of coordinates (``None``: all ``d``), or the float ``(m, d)`` matrix of directions."""
+    if dims is None:
+        return list(range(d))
+    if isinstance(dims, Tensor) and dims.is_floating_point():
+        return dims
+    return [int(i) for i in dims]
+
+
+def _along(t: Tensor, v: int | Tensor) -> Tensor:
+    """The derivative ``t`` (``(n, d)``, a gradient) along a coordinate ``v`` or a direction vector ``v``."""
+    return t[:, v] if isinstance(v, int) else t @ v
+
+
+def functional_jet(model, x: Tensor, dims: Directions) -> tuple[Tensor, Tensor, Tensor]:
     """:func:`autograd_jet` by composable transforms: ``vmap`` over points of ``jacrev`` (first) and
-    ``jacfwd(jacrev)`` (second derivatives) of the model at one point; usable inside ``vmap``/``jacrev``."""
+    ``jacfwd(jacrev)`` (second derivatives) of the model at one point; usable inside ``vmap``/``jacrev``.
+    Along a direction ``v`` the derivatives are ``J v`` and ``vᵀ H v``."""
     from torch.func import jacfwd, jacrev, vmap
 
-    dims = list(range(x.shape[1])) if dims is None else list(dims)
+    directions = _directions(dims, x.shape[1])
 
     def at(xi: Tensor) -> tuple[Tensor, Tensor]:
         y = model(xi[None])[0]
@@ -38,33 +56,42 @@ def functional_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Te
 
     # one pass gives the Hessian (k, d, d) with the Jacobian (k, d) and the value (k,) as by-products
     hess, (d1, y) = vmap(jacfwd(first, has_aux=True))(x)
+    if isinstance(directions, Tensor):
+        v = directions.to(d1.dtype)
+        return y, (d1 @ v.T).transpose(1, 2), torch.einsum("nkij,mi,mj->nmk", hess, v, v)
     d2 = torch.diagonal(hess, dim1=-2, dim2=-1)
-    return y, d1[..., dims].transpose(1, 2), d2[..., dims].transpose(1, 2)
+    return y, d1[..., directions].transpose(1, 2), d2[..., directions].transpose(1, 2)
 
 
-def autograd_jet(model, x: Tensor, dims: list[int] | None) -> tuple[Tensor, Tensor, Tensor]:
-    """Value, first and second coordinate derivatives by nested reverse mode (any ``nn.Module``)."""
+def autograd_jet(model, x: Tensor, dims: Directions) -> tuple[Tensor, Tensor, Tensor]:
+    """Value, first and second derivatives by nested reverse mode (any ``nn.Module``) along coordinates
+    ``dims`` (``None``: all) or along the rows ``v`` of a float ``(m, d)`` matrix: ``∇u·v`` and the
+    Hessian-vector product ``vᵀ(∇²u v)``."""
     if torch._C._functorch.peek_interpreter_stack() is not None:  # inside vmap/jacrev: no requires_grad_
         return functional_jet(model, x, dims)
     xg = x if x.requires_grad else x.detach().requires_grad_(True)
     y = model(xg)
-    dims = list(range(x.shape[1])) if dims is None else list(dims)
+    directions = _directions(dims, x.shape[1])
+    if isinstance(directions, Tensor):
+        directions = list(directions.to(x.dtype))
     d1, d2 = [], []
     for k in range(y.shape[1]):
         (g,) = torch.autograd.grad(y[:, k].sum(), xg, create_graph=True)
-        d1.append(g[:, dims])
-        second = [torch.autograd.grad(g[:, i].sum(), xg, create_graph=True)[0][:, i] if g.requires_grad
-                  else torch.zeros_like(g[:, i]) for i in dims]  # g is constant for an affine model
+        first = [_along(g, v) for v in directions]
+        second = [_along(torch.autograd.grad(gv.sum(), xg, create_graph=True)[0], v) if gv.requires_grad
+                  else torch.zeros_like(gv) for gv, v in zip(first, directions)]  # g is constant for an affine model
+        d1.append(torch.stack(first, dim=1))
         d2.append(torch.stack(second, dim=1))
     return y, torch.stack(d1, dim=-1), torch.stack(d2, dim=-1)
 
 
-def coordinate_jet(model, x: Tensor, dims: list[int] | Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-    """``(y, d1, d2)`` along coordinate directions, by Taylor propagation when the model supports it."""
+def coordinate_jet(model, x: Tensor, dims: Directions) -> tuple[Tensor, Tensor, Tensor]:
+    """``(y, d1, d2)`` along coordinates or directions ``dims``, by Taylor propagation when the model
+    supports it."""
     if hasattr(model, "taylor"):
         index = None if dims is None else torch.as_tensor(dims, device=x.device)
         return model.taylor(x, index)
-    return autograd_jet(model, x, None if dims is None else [int(i) for i in dims])
+    return autograd_jet(model, x, dims)
 
 
 class Engine:

@@ -7,8 +7,9 @@ physics-informed neural networks" (arXiv 2312.14499), Eq. (5): for probes ``v`` 
 
 with Rademacher (``±1``) or standard Gaussian probes supported on the spatial coordinates, drawn fresh
 for every field and shared by its points. ``vᵀ∇²u v`` is the second directional derivative along ``v``: a
-forward Taylor jet along ``v`` (first-layer tangent ``W₁ v``) for models with a ``taylor`` method, a
-Hessian-vector product by nested reverse mode otherwise. The Hessian diagonal and the other derivatives
+forward Taylor jet along ``v`` (first-layer tangent ``W₁ v``; every model's ``taylor`` takes a float matrix of
+directions) for models with a ``taylor`` method, a Hessian-vector product by nested reverse mode otherwise
+(:func:`~sciml.engines.base.autograd_jet`). The Hessian diagonal and the other derivatives
 are exact (inherited from :class:`~sciml.engines.sdgd.SDGDEngine` and :class:`~sciml.engines.Engine`).
 """
 
@@ -27,21 +28,6 @@ if TYPE_CHECKING:
     from sciml.fields import Field
 
 PROBES = ("rademacher", "gaussian")
-
-
-def directional_second(model, x: Tensor, directions: Tensor) -> tuple[Tensor, Tensor]:
-    """Value ``(n, k)`` and ``vᵀ∇²u v`` for each row ``v`` of ``directions``: ``(n, m, k)``."""
-    if hasattr(model, "taylor"):
-        y, _, d2 = model.taylor(x, directions)
-        return y, d2
-    xg = x.detach().requires_grad_(True)
-    y = model(xg)
-    out = []
-    for k in range(y.shape[1]):
-        (g,) = torch.autograd.grad(y[:, k].sum(), xg, create_graph=True)
-        hv = [torch.autograd.grad((g * v).sum(), xg, create_graph=True)[0] for v in directions]
-        out.append(torch.stack([(h * v).sum(1) for h, v in zip(hv, directions)], dim=1))
-    return y, torch.stack(out, dim=-1)
 
 
 class HutchinsonEngine(SDGDEngine):
@@ -70,7 +56,7 @@ class HutchinsonEngine(SDGDEngine):
 
     def laplacian(self, u: Field) -> Tensor:
         probes = [self.probes(u) for _ in range(2 if self.unbiased else 1)]
-        y, d2 = directional_second(u.model, u.x, torch.cat(probes))
+        y, _, d2 = self.jet(u, torch.cat(probes))
         u.cache.setdefault("value", y)
         estimates = [part.mean(1) for part in d2.split(self.num_dims, dim=1)]
         if self.unbiased:
@@ -81,4 +67,4 @@ class HutchinsonEngine(SDGDEngine):
         return Engine.hessian_diag(self, u)
 
 
-__all__ = ["HutchinsonEngine", "directional_second"]
+__all__ = ["HutchinsonEngine"]

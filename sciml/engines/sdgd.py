@@ -114,10 +114,11 @@ class SDGDEngine(Engine):
 
     # --- second derivatives along sampled coordinates ---------------------------------------------------
     def jet(self, u: Field, dims: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Value, first and second derivatives along the coordinates ``dims``: ``(n, k), (n, m, k) x 2``."""
+        """Value, first and second derivatives along the coordinates ``dims`` (or the rows of a float matrix of
+        directions): ``(n, k), (n, m, k) x 2``."""
         if self.jets == "taylor":
             return coordinate_jet(u.model, u.x, dims)
-        return autograd_jet(u.model, u.x, [int(i) for i in dims])
+        return autograd_jet(u.model, u.x, dims)
 
     def _second_sum(self, u: Field, dims: Tensor) -> Tensor:
         """``Σ_{i∈dims} ∂²u/∂x_i²``, shape ``(n, k)``; chunked and recomputed in backward if asked."""

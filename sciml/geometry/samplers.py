@@ -180,6 +180,14 @@ class TimeProduct:
             t = self.t0 + (self.t1 - self.t0) * u
         return torch.cat([x, t], dim=1)
 
+    def state_dict(self) -> dict:
+        """The spatial sampler's state (empty when it has none)."""
+        return self.space.state_dict() if hasattr(self.space, "state_dict") else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if hasattr(self.space, "load_state_dict"):
+            self.space.load_state_dict(state)
+
 
 class FixedPoints:
     """Always returns the same points (and optional per-point data); ``n`` is ignored."""
@@ -198,6 +206,7 @@ class FixedPoints:
 
 
 _QUASI = ("pseudo", "LHS", "Halton", "Hammersley", "Sobol")
+_EXTENSIBLE = ("LHS", "Halton", "Sobol")
 
 
 class DeepXDESampler:
@@ -226,11 +235,22 @@ class DeepXDESampler:
                 pts = self._draw(n, "pseudo")
             finally:
                 np.random.set_state(state)
-        else:
-            # quasi-random sequences are deterministic; skip ahead so that successive calls differ
+        elif self.method in _EXTENSIBLE:
+            # deterministic sequences whose prefixes are the sequence: skip ahead so that successive calls differ
             pts = self._draw(n * (self._calls + 1), self.method)[-n:]
+        else:
+            # a Hammersley set depends on its size (first coordinate i/n): the tail of a larger set is not
+            # spread over the domain, so every call returns the same n-point set
+            pts = self._draw(n, self.method)
         self._calls += 1
         return torch.as_tensor(np.asarray(pts), dtype=dtype, device=generator.device)
+
+    def state_dict(self) -> dict:
+        """The number of draws so far (quasi-random sequences skip ahead by it)."""
+        return {"calls": self._calls}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._calls = int(state["calls"])
 
     def _draw(self, n: int, method: str) -> np.ndarray:
         if self.where == "interior":

@@ -16,7 +16,7 @@ from typing import Protocol
 import torch
 from torch import Tensor, nn
 
-from sciml.engines.base import autograd_jet
+from sciml.engines.base import coordinate_jet
 
 Jet = tuple[Tensor, Tensor, Tensor]
 
@@ -93,10 +93,7 @@ class HardConstraint(nn.Module):
 
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> Jet:
         dims = _directions(x, dims)
-        if hasattr(self.model, "taylor"):
-            y, n1, n2 = self.model.taylor(x, dims)
-        else:
-            y, n1, n2 = autograd_jet(self.model, x, [int(i) for i in dims])
+        y, n1, n2 = coordinate_jet(self.model, x, dims)
         a, a1, a2 = self.factor.jet(x, dims)
         a1, a2, y1 = a1.unsqueeze(-1), a2.unsqueeze(-1), y.unsqueeze(1)
         u = a.unsqueeze(1) * y

@@ -3,7 +3,8 @@
 The (standardised) input ``x̂`` is embedded as ``γ(x̂) = [cos(2π B x̂), sin(2π B x̂)]`` with a fixed
 random matrix ``B`` (``features × in_dim``, entries ``N(0, σ²)``, a buffer), then fed to an MLP.
 
-:meth:`FourierMLP.taylor` starts the jet at the embedding: along ``e_i``, with ``ω = 2π B[:, i]``,
+:meth:`FourierMLP.taylor` starts the jet at the embedding: along ``e_i``, with ``ω = 2π B[:, i]`` (along a
+direction ``v``, ``ω = 2π B v``: the phase is linear in ``x̂``),
 
     γ¹ = ω ⊙ [−sin, cos],   γ² = −ω² ⊙ [cos, sin],
 
@@ -19,7 +20,7 @@ from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
 from sciml.models.activations import activation as lookup_activation
-from sciml.models.jets import propagate
+from sciml.models.jets import affine_tangent, propagate
 from sciml.models.mlp import init_linear
 
 
@@ -64,8 +65,7 @@ class FourierMLP(nn.Module):
 
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along ``dims`` (same contract as :meth:`MLP.taylor`)."""
-        omega = self.frequencies * self.input_scale
-        omega = (omega if dims is None else omega[:, dims]).T.unsqueeze(0)  # (1, m, features)
+        omega = affine_tangent(self.frequencies * self.input_scale, dims).unsqueeze(0)  # (1, m, features)
         phase = ((x - self.input_mean) * self.input_scale) @ self.frequencies.T
         cos, sin = torch.cos(phase).unsqueeze(1), torch.sin(phase).unsqueeze(1)
         h = torch.cat([cos[:, 0], sin[:, 0]], dim=1)

@@ -4,15 +4,41 @@ For ``z = W h + b`` followed by ``σ``, with ``h¹``, ``h²`` the first and seco
 layer input along each direction (axis 1), the chain rule gives (Shi et al., NeurIPS 2024, Eq. 7)
 
     z¹ = W h¹,   z² = W h²,   σ(z)¹ = σ'(z) z¹,   σ(z)² = σ''(z) (z¹)² + σ'(z) z².
+
+A jet starts at the input along directions ``dims``: ``None`` (every coordinate ``e_1 … e_d``), an integer
+tensor of coordinates ``i`` (direction ``e_i``), or a float ``(m, d)`` matrix whose rows are arbitrary
+directions ``v`` (Hutchinson probes). An affine map ``x ↦ W x`` has the tangent ``W v`` and no second-order
+term along every one of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from torch import Tensor, nn
 
 from sciml.models.activations import Jet
+
+
+def affine_tangent(weight: Tensor, dims: Tensor | None) -> Tensor:
+    """Tangents ``W v`` of ``x ↦ W x`` (``weight``: ``(out, d)``) along ``dims``, shape ``(m, out)``: columns
+    ``i`` of ``W`` for coordinates (gathered, no ``d``-sized work per direction), ``V Wᵀ`` for directions."""
+    if dims is None:
+        return weight.T
+    if dims.is_floating_point():
+        return dims.to(weight.dtype) @ weight.T
+    return weight[:, dims].T
+
+
+def direction_matrix(dims: Tensor | None, d: int, like: Tensor) -> Tensor:
+    """The directions ``dims`` as rows of an ``(m, d)`` matrix (one-hot rows for coordinates), in the dtype
+    and on the device of ``like``: the components ``v_i`` that scale the derivatives of input ``i``."""
+    if dims is None:
+        return torch.eye(d, dtype=like.dtype, device=like.device)
+    if dims.is_floating_point():
+        return dims.to(like.dtype)
+    return (dims.unsqueeze(1) == torch.arange(d, device=dims.device)).to(like.dtype)
 
 
 def dense_jet(layer: nn.Linear, act_jet: Jet, h: Tensor, h1: Tensor, h2: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from sciml.engines.base import coordinate_jet
 from sciml.errors import ConfigError
+from sciml.models.jets import direction_matrix
 from sciml.models.mlp import MLP
 from sciml.models.periodic import PeriodicMLP
 
@@ -55,15 +56,16 @@ class LagrangianNet(nn.Module):
         return torch.cat([x[:, :1] + self.x_scale * shift, self.state(x)], dim=1)
 
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """Value, first and second coordinate derivatives of ``[X, U]`` (see :func:`coordinate_jet`)."""
+        """Value, first and second derivatives of ``[X, U]`` along ``dims`` (coordinates or directions ``v``,
+        see :func:`coordinate_jet`)."""
         xs, x1, x2 = coordinate_jet(self.characteristic, x, dims)
         us, u1, u2 = coordinate_jet(self.state, x, dims)
-        index = torch.arange(x.shape[1], device=x.device) if dims is None else dims
-        if self.exact_start:  # product rule for t·N_X: (t N)' = t N' + N ∂t, (t N)'' = t N'' + 2 N' ∂t
-            t, along_t = x[:, 1:2].unsqueeze(1), (index == 1).to(x1.dtype).reshape(1, -1, 1)
+        along = direction_matrix(dims, x.shape[1], x1).unsqueeze(0)  # (1, m, 2): components (v_ξ, v_t)
+        if self.exact_start:  # product rule for t·N_X along v: (t N)' = t N' + v_t N, (t N)'' = t N'' + 2 v_t N'
+            t, along_t = x[:, 1:2].unsqueeze(1), along[..., 1:2]
             xs, x1, x2 = x[:, 1:2] * xs, t * x1 + xs.unsqueeze(1) * along_t, t * x2 + 2 * x1 * along_t
-        # ∂ξ/∂x_{dims[j]} = 1 where dims[j] is the ξ coordinate (0)
+        # ξ itself: first derivative v_ξ, second 0
         s = self.x_scale
-        x1 = s * x1 + (index == 0).to(x1.dtype).reshape(1, -1, 1)
+        x1 = s * x1 + along[..., 0:1]
         return (torch.cat([x[:, :1] + s * xs, us], dim=1), torch.cat([x1, u1], dim=2),
                 torch.cat([s * x2, u2], dim=2))

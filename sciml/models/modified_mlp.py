@@ -9,7 +9,7 @@ With ``gate_first`` (the default) the first hidden layer is gated too (``H₁ = 
 Klein-Gordon M4 (40k steps, seeds 0–4) it gave a mean rel. L2 of 4.5e-3 against 5.6e-3 for the equations
 as printed (``gate_first=false``), see ``benchmarks/balancing/results.md``.
 
-:meth:`ModifiedMLP.taylor` propagates a second-order jet along coordinate directions, like
+:meth:`ModifiedMLP.taylor` propagates a second-order jet along coordinate (or arbitrary) directions, like
 :meth:`sciml.models.MLP.taylor`. With ``H = U + Z ⊙ (V − U)`` and jets ``(·, ·¹, ·²)``:
 
     H¹ = U¹ + Z¹ (V − U) + Z (V¹ − U¹),
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from sciml.models.jets import dense_jet, linear_jet
+from sciml.models.jets import affine_tangent, dense_jet, linear_jet
 from sciml.models.mlp import MLP, init_linear
 
 
@@ -50,9 +50,9 @@ class ModifiedMLP(MLP):
         return self.layers[-1](h)
 
     def _input_jet(self, layer: nn.Linear, xn: Tensor, dims: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
-        """Jet of ``φ(x̂ W + b)`` along ``e_i``: the tangent of the affine map is column ``i`` of ``W``."""
-        weight = layer.weight * self.input_scale
-        tangent = (weight if dims is None else weight[:, dims]).T  # (m, width)
+        """Jet of ``φ(x̂ W + b)`` along ``dims``: the tangent of the affine map is ``W v`` (column ``i`` of
+        ``W`` along ``e_i``), scaled by the input standardisation."""
+        tangent = affine_tangent(layer.weight * self.input_scale, dims)  # (m, width)
         h, s1, s2 = self.act_jet(layer(xn))
         return h, s1.unsqueeze(1) * tangent, s2.unsqueeze(1) * tangent.square()
 

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
-from sciml.models.jets import propagate
+from sciml.models.jets import direction_matrix, propagate
 from sciml.models.mlp import MLP
 
 
@@ -51,16 +51,18 @@ class PeriodicEmbedding(nn.Module):
         rest = (x[:, self.other] - self.mean) * self.scale
         return torch.cat([torch.cos(phase), torch.sin(phase), rest], dim=1)
 
-    def jet(self, x: Tensor, dims: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Features and their first and second derivatives along coordinates ``dims``: ``(n, F)``,
-        ``(n, m, F)``, ``(n, m, F)``. Along ``x_i``, a feature ``cos(ω x_i)`` has derivatives
-        ``−ω sin(ω x_i)`` and ``−ω² cos(ω x_i)``; a standardised input has ``1/s`` and ``0``."""
+    def jet(self, x: Tensor, dims: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+        """Features and their first and second derivatives along ``dims`` (``None``: every coordinate;
+        coordinates; or the rows ``v`` of a float matrix): ``(n, F)``, ``(n, m, F)``, ``(n, m, F)``. A feature
+        ``cos(ω x_i)`` has derivatives ``−ω v_i sin(ω x_i)`` and ``−(ω v_i)² cos(ω x_i)`` (along ``e_k``,
+        ``v_i = 1`` if ``k = i`` and ``0`` otherwise); a standardised input ``x_j`` has ``v_j / s_j`` and ``0``."""
         phase = x[:, self.periodic].repeat_interleave(self.harmonics, dim=1) * self.frequencies
         cos, sin = torch.cos(phase).unsqueeze(1), torch.sin(phase).unsqueeze(1)
         owner = self.periodic.repeat_interleave(self.harmonics)
-        omega = (owner == dims.unsqueeze(1)).to(x.dtype) * self.frequencies  # (m, P·K): ∂ phase / ∂ x_dims
-        rest = (self.other == dims.unsqueeze(1)).to(x.dtype) * self.scale  # (m, R)
-        n, m = x.shape[0], dims.shape[0]
+        along = direction_matrix(dims, x.shape[1], x)  # (m, d): components v_i of each direction
+        omega = along[:, owner] * self.frequencies  # (m, P·K): derivative of each phase along v
+        rest = along[:, self.other] * self.scale  # (m, R)
+        n, m = x.shape[0], along.shape[0]
         features = torch.cat([cos[:, 0], sin[:, 0], (x[:, self.other] - self.mean) * self.scale], dim=1)
         d1 = torch.cat([-omega * sin, omega * cos, rest.expand(n, m, -1)], dim=2)
         d2 = torch.cat([-omega.square() * cos, -omega.square() * sin, torch.zeros_like(rest).expand(n, m, -1)],
@@ -89,7 +91,6 @@ class PeriodicMLP(nn.Module):
         return self.mlp(self.embedding(x))
 
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """Value, first and second derivatives along coordinates ``dims`` (contract of :meth:`MLP.taylor`)."""
-        dims = torch.arange(x.shape[1], device=x.device) if dims is None else dims
+        """Value, first and second derivatives along ``dims`` (contract of :meth:`MLP.taylor`)."""
         h, h1, h2 = self.embedding.jet(x, dims)
         return propagate(self.mlp.layers, self.mlp.act_jet, h, h1, h2)

@@ -55,6 +55,27 @@ class SeparableNet(nn.Module):
         self.w_out = nn.Parameter(torch.randn(d, rank, width) * math.sqrt(1.0 / width))
         self.b_out = nn.Parameter(torch.ones(d, rank))
 
+    def check_domain(self, problem: str, bounds: list[tuple[float, float]] | None) -> None:
+        """Refuse a domain that ``ψ`` cannot represent solutions on, with a :class:`ConfigError`.
+
+        The envelope ``Π_i (x_i − lo)(hi − x_i)`` vanishes on the faces of ``[lo, hi]ᵈ`` and nowhere else,
+        so the network suits box domains inside that cube. On another domain (the unit ball, ``ℝᵈ``) it
+        neither vanishes on the boundary nor stays bounded: inside the ball it is ``≈ ((hi − lo)/2)^{2d}``
+        (``25^d`` for ``[−5, 5]``), which overflows float32 from ``d ≈ 28``, and a face of the cube that
+        cuts a box domain forces ``ψ = 0`` inside it.
+        """
+        cube = f"[{self.lo:g}, {self.hi:g}]^{self.dim}"
+        if bounds is None:
+            raise ConfigError("model", f"model=separable supports box domains inside {cube} (model.lo, model.hi): "
+                                       f"its envelope vanishes on the cube's faces; problem '{problem}' is not "
+                                       "a box, use model=mlp")
+        outside = [i for i, (a, b) in enumerate(bounds) if a < self.lo or b > self.hi]
+        if outside:
+            a, b = bounds[outside[0]]
+            raise ConfigError("model", f"model=separable vanishes on the faces of {cube}, which cut the box of "
+                                       f"problem '{problem}' (input {outside[0]} in [{a:g}, {b:g}]); set "
+                                       "model.lo and model.hi to enclose it")
+
     def _scaled(self, t: Tensor) -> Tensor:
         return (2 * t - (self.lo + self.hi)) / (self.hi - self.lo)
 

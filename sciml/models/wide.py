@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from sciml.models.jets import affine_tangent
+
 _WIDE = 4096  # inner dimension from which the oneDNN path is used
 
 
@@ -70,12 +72,7 @@ def input_layer_jet(x: Tensor, weight: Tensor, bias: Tensor, scale: Tensor | Non
         z, tangent = _InputLayer.apply(x, weight, bias, dims)
         return z, tangent if scale is None else tangent * scale[dims].unsqueeze(1)
     z = F.linear(x, weight, bias) if torch.is_grad_enabled() else linear(x, weight, bias)
-    w = weight if scale is None else weight * scale
-    if dims is None:
-        return z, w.T
-    if dims.is_floating_point():
-        return z, dims.to(w.dtype) @ w.T
-    return z, w[:, dims].T
+    return z, affine_tangent(weight if scale is None else weight * scale, dims)
 
 
 __all__ = ["input_layer_jet", "linear"]

@@ -58,9 +58,12 @@ def lm(model: nn.Module, steps: int, lr: float = 1.0, damping: float = 1e-3, max
                                           chunk=chunk), None, phase_steps)
 
 
-def engd(model: nn.Module, steps: int, lr: float = 1.0, rcond: float = 1e-6, line_search: int = 20,
+def engd(model: nn.Module, steps: int, lr: float = 1.0, rcond: float | None = 1e-6, line_search: int = 20,
          chunk: int = 256, phase_steps: int | None = None) -> Phase:
-    """Energy natural gradient (Gauss-Newton with a grid line search) on the residual vector."""
+    """Energy natural gradient (Gauss-Newton with a grid line search) on the residual vector; ``rcond=None``
+    (``null``) is the working precision's cut-off ``10 · max(N, P) · ε``, resolved at each step."""
+    if rcond is not None and (isinstance(rcond, bool) or not isinstance(rcond, (int, float)) or not 0 <= rcond < 1):
+        raise ConfigError("rcond", f"must be a number in [0, 1) or null (10·max(N, P)·eps), got {rcond!r}")
     return Phase("engd", EnergyNaturalGradient(trainable(model), lr=lr, rcond=rcond, line_search=line_search,
                                                chunk=chunk), None, phase_steps)
 

@@ -74,10 +74,16 @@ class DampedSystem:
         return delta.reshape(-1).to(self.out_dtype)
 
 
-def pinv_solve(jac: Tensor, r: Tensor, rcond: float) -> Tensor:
+def pinv_solve(jac: Tensor, r: Tensor, rcond: float | None) -> Tensor:
     """``(JᵀJ)⁺ Jᵀ r``, the minimum-norm least-squares solution of ``J δ = r``, by an eigendecomposition
-    of the smaller Gram matrix; eigenvalues below ``rcond · λ_max`` are dropped."""
+    of the smaller Gram matrix; eigenvalues below ``rcond · λ_max`` are dropped.
+
+    ``rcond=None`` is the working precision's cut-off ``10 · max(N, P) · ε`` (``ε`` of ``J``'s dtype): an
+    ``(N, P)`` Gram matrix formed and diagonalised in that precision carries eigenvalue errors of order
+    ``max(N, P) · ε · λ_max``, so smaller eigenvalues are indistinguishable from zero."""
     n, p = jac.shape
+    if rcond is None:
+        rcond = 10 * max(n, p) * torch.finfo(jac.dtype).eps
     small_n = n <= p
     gram = jac @ jac.mT if small_n else jac.mT @ jac
     vals, vecs = torch.linalg.eigh(gram)
@@ -89,10 +95,9 @@ def pinv_solve(jac: Tensor, r: Tensor, rcond: float) -> Tensor:
 
 
 class ResidualOptimizer(Optimizer):
-    """Base: flat parameter access, the trainer hook (``uses_residuals``) and the Jacobian."""
+    """Base: flat parameter access, the trainer hook (``consumes = "residuals"``) and the Jacobian."""
 
-    uses_residuals = True
-    needs_closure = True
+    consumes = "residuals"
 
     def params(self) -> list[Tensor]:
         return [p for g in self.param_groups for p in g["params"] if p.requires_grad]
@@ -237,13 +242,17 @@ class EnergyNaturalGradient(ResidualOptimizer):
 
     ``rcond`` drops Gram eigenvalues below ``rcond · λ_max`` (singular values of ``J`` below ``√rcond``
     of the largest): at random initialisation the tiny ones make the step useless, and ``1e-6`` kept
-    every tested PINN run moving where machine-precision cut-offs stalled.
+    every tested PINN run moving where machine-precision cut-offs stalled. ``None`` is that machine-precision
+    cut-off, ``10 · max(N, P) · ε``, resolved at each step from the Jacobian's shape and dtype
+    (:func:`pinv_solve`).
     """
 
-    def __init__(self, params: Iterable, lr: float = 1.0, rcond: float = 1e-6, line_search: int = 20,
+    def __init__(self, params: Iterable, lr: float = 1.0, rcond: float | None = 1e-6, line_search: int = 20,
                  chunk: int = 256) -> None:
         if not lr > 0:
             raise ValueError(f"lr must be positive, got {lr}")
+        if rcond is not None and not 0 <= rcond < 1:
+            raise ValueError(f"rcond must lie in [0, 1) or be None, got {rcond}")
         super().__init__(params, dict(lr=lr, rcond=rcond, line_search=line_search, chunk=chunk))
 
     def residual_step(self, closure, residuals, linearize) -> Tensor | None:

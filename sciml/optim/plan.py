@@ -1,10 +1,14 @@
 """Optimizer plans: one or more phases (e.g. Adam then L-BFGS), each an optimizer with its schedule.
 
 An optimizer config names a factory ``f(model, steps, **options) -> Phase | list[Phase]``. The trainer
-asks the plan which phase is active at each step. Phases that need a closure (L-BFGS) are called as
-``optimizer.step(closure)``; optimizers with ``uses_residuals = True`` (Gauss-Newton type) are called as
-``optimizer.step(closure, residuals=fn)`` where ``fn()`` returns the weighted residual vector ``r`` with
-``L = ‖r‖²`` on the current parameters.
+asks the plan which phase is active at each step. An optimizer declares what it consumes in a class
+attribute ``consumes`` (:data:`CONSUMES`), and the trainer hands it exactly that:
+
+- ``"gradient"`` (default): ``p.grad`` is set, then ``optimizer.step()``;
+- ``"closure"`` (L-BFGS, SSBFGS): ``optimizer.step(closure)``, the closure re-evaluating one fixed
+  objective (the step's balancer decision) and its gradient;
+- ``"residuals"`` (Gauss-Newton type): ``optimizer.step(closure, residuals=fn, linearize=jac)``, ``fn()``
+  the weighted residual vector ``r`` with objective ``‖r‖²`` on the current parameters.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
+
+CONSUMES = ("gradient", "closure", "residuals")
 
 
 @dataclass
@@ -27,12 +33,19 @@ class Phase:
     start: int = 0
 
     @property
-    def needs_closure(self) -> bool:
-        return isinstance(self.optimizer, torch.optim.LBFGS) or getattr(self.optimizer, "needs_closure", False)
+    def consumes(self) -> str:
+        """What the optimizer consumes (:data:`CONSUMES`); ``torch.optim.LBFGS`` is a closure optimizer."""
+        if isinstance(self.optimizer, torch.optim.LBFGS):
+            return "closure"
+        declared = getattr(self.optimizer, "consumes", "gradient")
+        if declared not in CONSUMES:
+            raise ValueError(f"{type(self.optimizer).__name__}.consumes must be one of {CONSUMES}, got {declared!r}")
+        return declared
 
     @property
-    def uses_residuals(self) -> bool:
-        return getattr(self.optimizer, "uses_residuals", False)
+    def first_order(self) -> bool:
+        """Whether the phase takes a gradient (balancers may then write a direction with memory)."""
+        return self.consumes == "gradient"
 
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

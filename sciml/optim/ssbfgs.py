@@ -25,7 +25,7 @@ from torch.optim.lbfgs import _strong_wolfe
 class SSBFGS(Optimizer):
     """Self-scaled BFGS (``phi=1``) or Broyden (``phi<1``) with strong-Wolfe line search."""
 
-    needs_closure = True
+    consumes = "closure"
 
     def __init__(self, params: Iterable, lr: float = 1.0, phi: float = 1.0, max_line_search: int = 25,
                  tolerance_change: float = 1e-14) -> None:

@@ -21,7 +21,6 @@ from torch import Tensor
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
 from sciml.problem import Problem
-from sciml.train.trainer import Trainer
 
 
 class CausalWeights:
@@ -38,6 +37,7 @@ class CausalWeights:
             raise ConfigError("trainer.delta", f"must lie in (0, 1], got {delta}")
         self.delta, self.level = float(delta), 0
         self.min_weight = 0.0
+        self.scale: Tensor | None = None
 
     @property
     def epsilon(self) -> float:
@@ -49,63 +49,88 @@ class CausalWeights:
         return torch.exp(-self.epsilon * before)
 
     def apply(self, r: Tensor, t: Tensor) -> Tensor:
-        """Residual ``r`` (``(n,)`` or ``(n, k)``) at times ``t`` rescaled so that ``mean(r²)`` is causal."""
-        n, m = r.shape[0], self.chunks
+        """Residual ``r`` (``(n,)`` or ``(n, k)``) at times ``t`` rescaled so that ``mean(r²)`` is causal.
+
+        The chunk weights are decided on the first call of a step and kept until :meth:`advance`, so the
+        re-evaluations of one optimizer step (line searches, Gauss-Newton retries, the per-point Jacobian)
+        see one fixed objective (the step contract, ``docs/DESIGN.md``)."""
+        m = self.chunks
         chunk = ((t.detach() - self.t0) * (m / (self.t1 - self.t0))).long().clamp(0, m - 1)
-        sq = r.detach().reshape(n, -1).square().mean(dim=1)
-        count = torch.bincount(chunk, minlength=m).to(sq.dtype).clamp_min(1)
-        losses = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add_(0, chunk, sq) / count
-        w = self.weights(losses)
-        self.min_weight = float(w.min())
-        scale = torch.sqrt(w * n / (m * count))[chunk]
-        return r * scale.reshape(n, *([1] * (r.dim() - 1)))
+        if self.scale is None:
+            n = r.shape[0]
+            sq = r.detach().reshape(n, -1).square().mean(dim=1)
+            count = torch.bincount(chunk, minlength=m).to(sq.dtype).clamp_min(1)
+            losses = torch.zeros(m, dtype=sq.dtype, device=sq.device).index_add_(0, chunk, sq) / count
+            w = self.weights(losses)
+            self.min_weight = float(w.min())
+            self.scale = torch.sqrt(w * n / (m * count))
+        factor = self.scale[chunk]
+        return r * factor.reshape(*factor.shape, *([1] * (r.dim() - factor.dim())))
 
     def advance(self) -> None:
-        """Move to the next ``ε`` once every chunk's weight exceeds ``δ``."""
+        """End of a step: release the step's weights and move to the next ``ε`` once every chunk's weight
+        exceeds ``δ``."""
+        self.scale = None
         if self.min_weight > self.delta and self.level + 1 < len(self.schedule):
             self.level += 1
 
 
-class CausalTrainer(Trainer):
-    """The PINN loop with causal weights on the residual terms ``terms`` (default ``["pde"]``).
+class CausalTechnique:
+    """Causal weights on the residual terms ``terms`` of any trainer's problem (a technique: it composes
+    with the PINN, SDGD and LPINN loops; ``trainer.causal`` in configs).
 
     Args:
+        terms: the residual terms to weight (default: ``pde`` when the problem has one).
         chunks: number of time chunks ``M`` (32 in the paper).
         epsilon: causality parameter, one value or a schedule.
         delta: the schedule moves on when ``min_i w_i > delta``.
     """
 
-    def __init__(self, problem: Problem, *args, chunks: int = 32,
-                 epsilon: float | Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0), delta: float = 0.99,
-                 terms: Sequence[str] = ("pde",), **kwargs) -> None:
-        super().__init__(problem, *args, **kwargs)
-        if problem.time_variable not in problem.variables:
-            raise ConfigError("trainer", f"causal training needs a time variable; '{problem.name}' has "
-                                         f"variables {problem.variables}")
-        unknown = set(terms) - set(self.terms)
+    name = "causal"
+
+    def __init__(self, problem: Problem, term_names: Sequence[str], terms: Sequence[str] | None = None,
+                 chunks: int = 32, epsilon: float | Sequence[float] = (1e-2, 1e-1, 1.0, 10.0, 100.0),
+                 delta: float = 0.99) -> None:
+        time = problem.time_variable
+        if time is None or time not in problem.variables:
+            raise ConfigError("trainer.causal", f"causal weighting needs a time variable; '{problem.name}' has "
+                                                f"variables {problem.variables}")
+        if terms is None:
+            if "pde" not in term_names:
+                raise ConfigError("trainer.causal.terms", f"no 'pde' term to weight; name the residual terms "
+                                                          f"among {list(term_names)}")
+            terms = ["pde"]
+        unknown = set(terms) - set(term_names)
         if unknown:
-            raise ConfigError("trainer.terms", f"unknown term(s) {sorted(unknown)}; terms are {list(self.terms)}")
+            raise ConfigError("trainer.causal.terms", f"unknown term(s) {sorted(unknown)}; terms are "
+                                                      f"{list(term_names)}")
         bounds = problem.bounds()
         if bounds is None:
-            raise ConfigError("trainer", f"causal training needs the time interval; '{problem.name}' has no bounds")
-        t0, t1 = bounds[problem.variables.index(problem.time_variable)]
-        self.causal = CausalWeights(t0, t1, chunks, list(epsilon) if not isinstance(epsilon, (int, float))
-                                    else epsilon, delta)
-        for name in terms:
-            self.terms[name].residual = self._weighted(self.terms[name].residual)
+            raise ConfigError("trainer.causal", f"causal weighting needs the time interval; '{problem.name}' has "
+                                                "no bounds")
+        t0, t1 = bounds[problem.variables.index(time)]
+        self.time, self.terms = time, list(terms)
+        self.weights = CausalWeights(t0, t1, chunks, list(epsilon) if not isinstance(epsilon, (int, float))
+                                     else epsilon, delta)
 
-    def _weighted(self, residual):
+    def wrap(self, name: str, residual):
+        """The residual of term ``name``, causally weighted when the technique applies to it."""
+        if name not in self.terms:
+            return residual
+
         def causal_residual(u: Field) -> Tensor:
-            return self.causal.apply(residual(u), u.var(self.problem.time_variable))
+            return self.weights.apply(residual(u), u.var(self.time))
         return causal_residual
 
-    def train_step(self):
-        out = super().train_step()
-        self.causal.advance()
-        return out
+    def after_step(self) -> None:
+        self.weights.advance()
 
-    def metrics_row(self, losses, total, train_time, wall) -> dict:
-        row = super().metrics_row(losses, total, train_time, wall)
-        row["causal/epsilon"] = self.causal.epsilon
-        row["causal/min_weight"] = self.causal.min_weight
-        return row
+    def metrics(self) -> dict[str, float]:
+        return {"causal/epsilon": self.weights.epsilon, "causal/min_weight": self.weights.min_weight}
+
+    def state_dict(self) -> dict:
+        return {"level": self.weights.level, "min_weight": self.weights.min_weight}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.weights.level = int(state["level"])
+        self.weights.min_weight = float(state["min_weight"])

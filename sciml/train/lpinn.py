@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field, evaluate
@@ -40,6 +40,23 @@ TERMS = ("x", "u", "x0", "u0", "bc")
 
 #: names of the network's inputs and outputs inside the residuals
 VARIABLES, OUTPUTS = ["xi", "t"], ["X", "U"]
+
+
+class PeriodicEnds:
+    """``n // 2`` random times at ``ξ = lo``, each with its partner ``(hi, t)`` as ``data["end"]``
+    (the draws of :class:`~sciml.geometry.periodic.PeriodicPairSampler`). A periodic boundary row then
+    depends on one sampled point only, as the per-point residual Jacobian (:mod:`sciml.train.jacobian`) and
+    data-parallel sharding of the points assume."""
+
+    dim = 2
+
+    def __init__(self, lo: float, hi: float, t0: float, t1: float) -> None:
+        self.pairs = PeriodicPairSampler(lo, hi, t0, t1)
+
+    def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype) -> tuple[Tensor, dict[str, Tensor]]:
+        x = self.pairs.sample(n, generator, dtype)
+        m = x.shape[0] // 2
+        return x[:m], {"end": x[m:]}
 
 
 class LagrangianProblem(Problem):
@@ -98,12 +115,14 @@ class LagrangianProblem(Problem):
         return f["U"].value - self.eulerian.initial(f.var("xi"))[:, 0]
 
     def boundary(self, f: Field) -> Tensor:
+        """Dirichlet: ``U − u_b`` at both ends; periodic: rows ``[U(lo, t) − U(hi, t), s(lo, t) − s(hi, t)]``
+        with the shift ``s = X − ξ``, the partner point ``(hi, t)`` of each point given as ``data["end"]``."""
         U = f["U"].value
         if not self.periodic:
             return U - float(self.eulerian.boundary_value)
-        m = f.n // 2
-        shift = f["X"].value - f.var("xi")
-        return torch.cat([U[:m] - U[m:], shift[:m] - shift[m:]])
+        end = Field(f.model, f.data["end"], f.variables, f.engine, f.spatial_dims, f.outputs)
+        shift, end_shift = f["X"].value - f.var("xi"), end["X"].value - end.var("xi")
+        return torch.stack([U - end["U"].value, shift - end_shift], dim=1)
 
     def terms(self) -> dict[str, Term]:
         space = BoxSampler([(self.lo, self.hi)])
@@ -115,7 +134,7 @@ class LagrangianProblem(Problem):
             "u0": (start, self.state_ic),
         }
         if self.with_bc:
-            ends = PeriodicPairSampler(self.lo, self.hi, self.t0, self.t1) if self.periodic else \
+            ends = PeriodicEnds(self.lo, self.hi, self.t0, self.t1) if self.periodic else \
                 TimeProduct(BoxBoundarySampler([(self.lo, self.hi)]), self.t0, self.t1)
             residuals["bc"] = (ends, self.boundary)
         return {n: Term(s, r, self.batch[n], self.weights[n]) for n, (s, r) in residuals.items()}
@@ -159,16 +178,31 @@ class LPINNTrainer(Trainer):
     Only the problem (terms from the two-branch net) and :meth:`predict` (Lagrangian → Eulerian) differ
     from :class:`~sciml.train.Trainer`, so every balancer, optimizer and callback plugs in unchanged.
 
+    The network maps ``(ξ, t)`` to ``[X, U]``: any model with ``1 + len(outputs)`` outputs (two, as the
+    problem is scalar) is accepted, the first read as the particle position ``X`` and the rest as the state
+    ``U``. :class:`~sciml.models.lagrangian.LagrangianNet` (``model=lagrangian``) is the one built for it
+    (``X(ξ, 0) = ξ`` exactly); a model with another output count, such as every Eulerian network built for
+    ``u(x, t)`` (one output), is refused with a :class:`~sciml.errors.ConfigError` before training.
+
     Args:
         batch_size: points per term (``x``, ``u``, ``x0``, ``u0``, ``bc``; default 256 each).
         weights: initial weight per term (default 1).
         particles: size of the ``ξ`` grid used to map the solution back to the Eulerian grid.
     """
 
-    def __init__(self, problem: Problem, *args, batch_size: dict[str, int] | None = None,
+    def __init__(self, problem: Problem, model: nn.Module, *args, batch_size: dict[str, int] | None = None,
                  weights: dict[str, float] | None = None, particles: int = 2048, **kwargs) -> None:
         self.particles = positive_int(particles, "trainer.particles")
-        super().__init__(LagrangianProblem(problem, dict(batch_size or {}), dict(weights or {})), *args, **kwargs)
+        lagrangian = LagrangianProblem(problem, dict(batch_size or {}), dict(weights or {}))
+        super().__init__(lagrangian, model, *args, **kwargs)
+        corner = torch.tensor([[lagrangian.lo, lagrangian.t0]], dtype=self.dtype, device=self.device)
+        with torch.no_grad():
+            count = self.net(corner).shape[-1]
+        wanted = 1 + len(lagrangian.outputs)
+        if count != wanted:
+            raise ConfigError("trainer", f"trainer=lpinn needs a network with outputs [X, U] on (ξ, t) such as "
+                                         f"model=lagrangian; the model ({type(model).__name__}) has {count} "
+                                         f"output{'s' if count != 1 else ''}, not {wanted}")
 
     def field(self, x: Tensor, data: dict[str, Tensor] | None = None) -> Field:
         return Field(self.net, x, VARIABLES, self.engine, [0], OUTPUTS, data)

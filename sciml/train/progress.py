@@ -1,4 +1,4 @@
-"""A progress bar showing each term's loss, the current error and steps per second."""
+"""A progress bar showing each term's loss, the current error and the recent steps per second."""
 
 from __future__ import annotations
 
@@ -17,11 +17,14 @@ class Progress:
         self.bar.update(step - self.shown)
         self.shown = step
 
-    def update(self, step: int, row: dict, steps_per_s: float) -> None:
+    def update(self, step: int, row: dict, steps_per_s: float | None) -> None:
+        """Show ``row``'s losses and error and ``steps_per_s`` (the trainer passes the rate over its last steps,
+        train time only; ``None`` shows none), and advance to ``step``."""
         post = {k.removeprefix("loss/"): f"{v:.2e}" for k, v in row.items() if k.startswith("loss/")}
         if "rel_l2" in row:
             post["rel_l2"] = f"{row['rel_l2']:.2e}"
-        post["steps/s"] = f"{steps_per_s:.1f}"
+        if steps_per_s is not None:
+            post["steps/s"] = f"{steps_per_s:.1f}"
         self.bar.set_postfix(post, refresh=False)
         self.advance(step)
 

@@ -1,13 +1,14 @@
 """The training loop shared by every trainer (PINN, SDGD, ...).
 
-One step, as data flows (see ``DESIGN.md``)::
+One step, as data flows (the step contract of ``docs/DESIGN.md``)::
 
     points = {term: sampler.sample(...)}             fresh every step, or fixed once
     fields = Field(model, points, engine)            lazy derivatives
     losses = {term: mean(residual(field)**2)}
-    balancer.backward(losses)                        -> p.grad
-    optimizer.step()                                 (closure for L-BFGS, residuals for Gauss-Newton)
-    callbacks: metrics row, progress bar
+    α = balancer.decide(losses)                      once per step: the step minimises Σ α_i L_i
+    optimizer.step(...)                              given what it consumes: p.grad, a closure of the one
+                                                     objective, or the α-weighted residuals and Jacobian
+    techniques, callbacks: causal schedule, metrics row, progress bar
 
 The SDGD trainer is this loop with a stochastic engine; nothing here depends on the engine's kind.
 """
@@ -27,16 +28,33 @@ from sciml.balancing.base import Balancer
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field, evaluate
+from sciml.optim.gauss_newton import residual_jacobian
 from sciml.optim.plan import Phase, Plan
 from sciml.problem import Problem, Reference, Term
+from sciml.train.causal import CausalTechnique
 from sciml.train.checkpointing import CheckpointManager
 from sciml.train.distributed import World, average_gradients, shard
 from sciml.train.guard import DivergenceGuard
 from sciml.train.jacobian import per_point_jacobian
 from sciml.train.progress import Progress
 from sciml.train.run_files import RunFiles
+from sciml.train.step_rates import StepRates
 
 METRICS = ("rel_l2", "max_abs")
+
+
+@dataclass
+class RunSettings:
+    """Where a run writes and what surrounds the numerics: the run directory and its summary ``info``,
+    callbacks, checkpoints, the divergence guard and the data-parallel world."""
+
+    run_dir: str | Path | None = None
+    info: dict = field(default_factory=dict)
+    callbacks: list = field(default_factory=list)
+    checkpoint_every: int = 0
+    checkpoint_keep: int = 3
+    guard: DivergenceGuard | None = None
+    world: World | None = None
 
 
 @dataclass
@@ -62,6 +80,9 @@ def relative_l2(pred: Tensor, exact: Tensor) -> float:
 class Trainer:
     """Physics-informed training of ``model`` on ``problem``.
 
+    The strategies (``engine``, ``balancer``, ``optimizer``) are interchangeable parts; the keyword options
+    are the loop's numerics, its evaluation, its techniques, and the :class:`RunSettings`.
+
     Args:
         steps: number of optimizer steps.
         resample: draw fresh collocation points every step (``True``) or use one fixed set.
@@ -70,18 +91,20 @@ class Trainer:
         eval_every / log_every: steps between error evaluations / metric rows (``0`` disables).
         metrics: ``"auto"`` (relative L2 and max error when the problem has a reference) or a list.
         eval_resolution / eval_points: grid resolution (``dim <= 2``) or number of random test points.
+        progress / plot: the progress bar; the end-of-run prediction plot.
+        causal: options of the causal weighting technique (:class:`~sciml.train.causal.CausalTechnique`),
+            ``None`` or ``{"enabled": False}`` for none.
+        run: run directory, callbacks, checkpoints, guard, data-parallel world (:class:`RunSettings`).
     """
 
     def __init__(self, problem: Problem, model: nn.Module, engine: Engine, balancer: Balancer,
                  optimizer: Callable[..., Phase | list[Phase]], steps: int = 1000, resample: bool = True,
-                 eval_every: int = 500, log_every: int = 100, metrics: str | list[str] = "auto",
-                 eval_resolution: int = 100, eval_points: int = 20_000, progress: bool = True,
-                 run_dir: str | Path | None = None, seed: int = 0,
+                 refresh_every: int = 0, eval_every: int = 500, log_every: int = 100,
+                 metrics: str | list[str] = "auto", eval_resolution: int = 100, eval_points: int = 20_000,
+                 progress: bool = True, plot: bool = True, seed: int = 0,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 plot: bool = True, info: dict | None = None, callbacks: list | None = None,
-                 checkpoint_every: int = 0, checkpoint_keep: int = 3, guard: DivergenceGuard | None = None,
-                 refresh_every: int = 0,
-                 world: World | None = None) -> None:
+                 causal: dict | None = None, run: RunSettings | None = None) -> None:
+        run = run or RunSettings()
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every), ("refresh_every", refresh_every)):
             if not isinstance(value, int) or value < 0:
@@ -92,12 +115,13 @@ class Trainer:
         self.net = problem.constrain(self.model)
         self.resample, self.eval_every, self.log_every = resample, eval_every, log_every
         self.progress_enabled, self.plot = progress, plot
-        self.info = dict(info or {})
-        self.callbacks = list(callbacks or [])
-        self.world = world or World()
-        self.guard = guard or DivergenceGuard()
+        self.info = dict(run.info)
+        self.callbacks = list(run.callbacks)
+        self.world = run.world or World()
+        self.guard = run.guard or DivergenceGuard()
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.terms: dict[str, Term] = problem.terms()
+        self.techniques = self._techniques(causal)
         self.metric_names = self._resolve_metrics(metrics)
         self.reference: Reference | None = None
         if self.metric_names:
@@ -118,9 +142,10 @@ class Trainer:
         self.plan = Plan(built if isinstance(built, list) else [built])
         if hasattr(engine, "setup"):  # stochastic engines draw from the trainer's generator
             engine.setup(problem, self.generator)
-        write = run_dir is not None and self.world.is_main
-        self.files = RunFiles(Path(run_dir)) if write else None
-        self.checkpoints = CheckpointManager(Path(run_dir) if write else None, checkpoint_every, checkpoint_keep)
+        write = run.run_dir is not None and self.world.is_main
+        self.files = RunFiles(Path(run.run_dir)) if write else None
+        self.checkpoints = CheckpointManager(Path(run.run_dir) if write else None, run.checkpoint_every,
+                                             run.checkpoint_keep)
         self.progress_enabled = self.progress_enabled and self.world.is_main
         self.step = 0
         self.train_time = 0.0
@@ -129,7 +154,23 @@ class Trainer:
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
         self.refresh_every, self._fixed_drawn_at = refresh_every, 0
-        self._per_point_jacobian = not self.world.active
+        self.session_rates: dict[str, float | int | None] = {}  # step rates of the last session that ran steps
+        self.jacobian_route: dict[str, str] = {}  # per term: how linearize built its rows ("per point", "backward")
+
+    def _techniques(self, causal: dict | None) -> dict[str, CausalTechnique]:
+        """Build the enabled techniques and let them wrap the residuals of the terms they act on."""
+        techniques = {}
+        options = dict(causal or {})
+        if causal is not None and options.pop("enabled", True):
+            try:
+                technique = CausalTechnique(self.problem, list(self.terms), **options)
+            except TypeError as error:
+                raise ConfigError("trainer.causal", str(error)) from None
+            techniques[technique.name] = technique
+        for technique in techniques.values():
+            for name, term in self.terms.items():
+                term.residual = technique.wrap(name, term.residual)
+        return techniques
 
     # --- configuration checks ---------------------------------------------------------------------------
     def _resolve_metrics(self, metrics: str | list[str]) -> list[str]:
@@ -178,31 +219,36 @@ class Trainer:
 
     def linearize(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor] | None:
         """``(r, J)``: :meth:`residual_vector` and its Jacobian with respect to ``params`` (columns in their
-        order), detached, built per point with ``torch.func`` (:mod:`sciml.train.jacobian`); ``None`` where
-        the model or engine cannot be traced point by point (the optimizer then linearises by itself)."""
-        if not self._per_point_jacobian:
+        order), detached. Each term's rows are built per point with ``torch.func`` (:mod:`sciml.train.jacobian`)
+        where its residual can be traced point by point, else by batched backward passes through that term's
+        residual alone; ``None`` under data parallelism (the optimizer then linearises by itself)."""
+        if self.world.active:
             return None
         rows, blocks = [], []
-        try:
-            for term, x, data, w in self._weighted_terms(points):
+        for (name, term), (_, x, data, w) in zip(self.terms.items(), self._weighted_terms(points)):
+            try:
                 r, jac = per_point_jacobian(self.model, params,
                                             lambda xi, di, t=term: t.residual(self.field(xi, di)), x, data)
-                scale = mean_square_scale(w, r)
-                rows.append(r * scale)
-                blocks.append(jac * scale)
-        except (RuntimeError, KeyError, ValueError, NotImplementedError):
-            self._per_point_jacobian = False  # not traceable point by point: the optimizer's route from now on
-            return None
+                self.jacobian_route[name] = "per point"
+            except (RuntimeError, KeyError, ValueError, NotImplementedError, IndexError):
+                with torch.enable_grad():
+                    r = term.residual(self.field(x, data)).reshape(-1)
+                    jac = residual_jacobian(r, params)
+                r = r.detach()
+                self.jacobian_route[name] = "backward"
+            scale = mean_square_scale(w, r)
+            rows.append(r * scale)
+            blocks.append(jac * scale)
         return torch.cat(rows), torch.cat(blocks)
 
     def _weighted_terms(self, points):
-        """``(term, x, data, w)`` per loss term, ``w`` the balancer's current weight."""
-        for (name, term), w in zip(self.terms.items(), self.balancer.weights):
+        """``(term, x, data, α)`` per loss term, ``α`` the step's objective weight (the balancer's decision)."""
+        for (name, term), w in zip(self.terms.items(), self.balancer.objective_weights):
             x, data = points[name]
             yield term, x, data, w
 
     def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
-        if self.resample and not phase.needs_closure and not phase.uses_residuals:
+        if self.resample and phase.first_order:
             return self.sample()
         stale = self.refresh_every and self.step - self._fixed_drawn_at >= self.refresh_every
         if self._fixed_points is None or stale:
@@ -210,33 +256,52 @@ class Trainer:
         return self._fixed_points
 
     def train_step(self) -> tuple[dict[str, Tensor], Tensor]:
+        """One optimizer step under the step contract: the balancer decides once, on the losses at the
+        step's start; every re-evaluation the optimizer asks for (line search, damping retries) sees the
+        objective of that decision, on the same points and, for stochastic engines, the same sampled
+        directions (the generator is rewound to the step's first evaluation)."""
         phase = self.plan.at(self.step)
         points = self.points_for(phase)
         opt = phase.optimizer
-        record: dict[str, object] = {}
-
-        def closure() -> Tensor:
-            opt.zero_grad(set_to_none=True)
-            losses = self.losses(points)
+        opt.zero_grad(set_to_none=True)
+        draws = None if phase.first_order else self.generator.get_state()
+        losses = self.losses(points)
+        if phase.first_order:
             total = self.balancer.backward(losses, self.step)
             if self.world.active:
                 total = average_gradients(self.balancer.params, total)
-            record.setdefault("losses", losses)
-            record.setdefault("total", total)
-            return total
-
-        if phase.uses_residuals:
-            opt.step(closure, residuals=lambda: self.residual_vector(points),
-                     linearize=lambda params: self.linearize(points, params))
-        elif phase.needs_closure:
-            opt.step(closure)
-        else:
-            closure()
             opt.step()
+        else:
+            self.balancer.decide(losses, self.step, first_order=False)
+            total = self.balancer.objective(losses).detach()
+            pending = [losses]  # the decision's evaluation is the closure's first
+
+            def again(evaluate):
+                """Re-evaluations draw a stochastic engine's directions as the first evaluation did."""
+                def replayed(*args):
+                    self.generator.set_state(draws)
+                    return evaluate(*args)
+                return replayed
+
+            @again
+            def closure() -> Tensor:
+                opt.zero_grad(set_to_none=True)
+                objective = self.balancer.objective(pending.pop() if pending else self.losses(points))
+                objective.backward()
+                value = objective.detach()
+                return average_gradients(self.balancer.params, value) if self.world.active else value
+
+            if phase.consumes == "residuals":
+                opt.step(closure, residuals=again(lambda: self.residual_vector(points)),
+                         linearize=again(lambda params: self.linearize(points, params)))
+            else:
+                opt.step(closure)
         if phase.scheduler is not None:
             phase.scheduler.step()
+        for technique in self.techniques.values():
+            technique.after_step()
         self.step += 1
-        return record["losses"], record["total"]  # type: ignore[return-value]
+        return losses, total
 
     # --- evaluation -------------------------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:
@@ -258,12 +323,17 @@ class Trainer:
         return evaluate(self.net, x)
 
     # --- the loop ---------------------------------------------------------------------------------------
+    _rates: StepRates  # the train time of each step of the current ``fit`` call (set there)
+
     def fit(self) -> dict:
         """Train for ``steps`` steps; returns the summary (also written to ``summary.json``).
 
         Callbacks are objects with any of ``on_train_start(trainer)``, ``on_step_end(trainer, losses)``
         and ``on_train_end(trainer, summary)``; ``on_step_end`` sees the step's (graph-free) losses.
+        Each step's train time (``train_step`` alone) feeds :class:`~sciml.train.step_rates.StepRates`;
+        they restart with every call, so a resumed run warms up and measures its steady rate anew.
         """
+        self._rates = StepRates(self.steps - self.step)
         progress = Progress(self.steps, enabled=self.progress_enabled, initial=self.step)
         if self.files:
             self.files.truncate_after(self.step)
@@ -276,7 +346,9 @@ class Trainer:
                 losses, total = self.train_step()
                 if self.device.type == "cuda":
                     torch.cuda.synchronize(self.device)
-                self.train_time += time.perf_counter() - t0
+                seconds = time.perf_counter() - t0
+                self.train_time += seconds
+                self._rates.record(seconds)
                 if self.guard.enabled and not self.guard.healthy(self, total):
                     self.guard.recover(self, total)
                     progress.advance(self.step)
@@ -300,7 +372,7 @@ class Trainer:
             row.update(metrics)
             if self.files:
                 self.files.log(row)
-            progress.update(self.step, row, self.step / max(self.train_time, 1e-12))
+            progress.update(self.step, row, self._rates.recent_rate())
         else:
             progress.advance(self.step)
         if self.files and self.checkpoints.due(self.step) and not last:
@@ -313,16 +385,31 @@ class Trainer:
                 method(self, *args)
 
     def metrics_row(self, losses: dict[str, Tensor], total: Tensor, train_time: float, wall: float) -> dict:
+        """The metrics row of the current step; ``steps_per_s_window`` is the rate (train time only) over the
+        steps since the previous row of this ``fit`` call (absent when none was timed), and starts the next
+        row's window."""
         row: dict[str, float | int] = {"step": self.step, "train_s": round(train_time, 4), "wall_s": round(wall, 4),
                                        "loss": float(total)}
+        window = self._rates.row_rate()
+        if window is not None:
+            row["steps_per_s_window"] = round(window, 3)
         for name, value in losses.items():
             row[f"loss/{name}"] = float(value.detach())
         for name, w in self.balancer.weight_dict().items():
             row[f"weight/{name}"] = w
         row["lr"] = self.plan.at(max(self.step - 1, 0)).lr()
+        for technique in self.techniques.values():
+            row.update(technique.metrics())
         return row
 
     def finish(self, train_time: float, wall: float) -> dict:
+        """Write and return the summary. ``steps_per_s`` is all steps over all train time (of every session
+        of a resumed run); ``warmup_s`` is the train time of this ``fit`` call's first ``warmup_steps``
+        steps, and ``steady_steps_per_s`` its later steps over their train time (``None`` without any)."""
+        if self._rates.timed:  # a session that ran no step (resuming a finished run) keeps the last rates
+            steady = self._rates.steady_rate()
+            self.session_rates = {"warmup_steps": self._rates.warmed_up, "warmup_s": round(self._rates.warmup_s, 3),
+                                  "steady_steps_per_s": None if steady is None else round(steady, 3)}
         summary = {
             **self.info,
             "pde": self.problem.name,
@@ -330,6 +417,7 @@ class Trainer:
             "wall_s": round(wall, 3),
             "train_s": round(train_time, 3),
             "steps_per_s": round(self.step / max(train_time, 1e-12), 3),
+            **self.session_rates,
             "device": str(self.device),
             "dtype": str(self.dtype).replace("torch.", ""),
             "num_params": sum(p.numel() for p in self.model.parameters()),
@@ -347,23 +435,40 @@ class Trainer:
         self._notify("on_train_end", summary)
         return summary
 
+    def stateful_parts(self) -> dict[str, object]:
+        """Every part that holds training state, by checkpoint key: the model, the optimizer plan, the
+        balancer, the engine, each term's sampler and each technique. Parts are found, not listed: any of
+        them with ``state_dict``/``load_state_dict`` is saved, and a checkpoint that lacks one is refused."""
+        parts: dict[str, object] = {"model": self.model, "optimizer": self.plan, "balancer": self.balancer,
+                                    "engine": self.engine}
+        parts.update({f"sampler/{name}": term.sampler for name, term in self.terms.items()})
+        parts.update({f"technique/{name}": technique for name, technique in self.techniques.items()})
+        return {k: v for k, v in parts.items() if callable(getattr(v, "state_dict", None))}
+
     def training_state(self, include_rng: bool = True) -> dict:
-        """Everything needed to continue exactly: parameters, optimizer and schedule states, balancer
-        buffers, the step, timers, best metrics, the fixed point set and the random generators' states."""
-        state = {"step": self.step, "model": self.model.state_dict(), "optimizer": self.plan.state_dict(),
-                 "balancer": self.balancer.state_dict(), "best": dict(self.best),
-                 "train_time": self.train_time, "wall_time": self.wall_time, "info": dict(self.info),
-                 "fixed_points": self._fixed_points, "fixed_drawn_at": self._fixed_drawn_at}
+        """Everything needed to continue exactly: the state of every part (:meth:`stateful_parts`), the
+        step, timers, the last and best metrics, the fixed point set and the random generators' states."""
+        state = {name: part.state_dict() for name, part in self.stateful_parts().items()}
+        state.update({"step": self.step, "best": dict(self.best), "last_metrics": dict(self.last_metrics),
+                      "train_time": self.train_time, "wall_time": self.wall_time, "info": dict(self.info),
+                      "fixed_points": self._fixed_points, "fixed_drawn_at": self._fixed_drawn_at,
+                      "session_rates": dict(self.session_rates)})
         if include_rng:
             state["rng"] = {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}
         return state
 
     def load_training_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.plan.load_state_dict(state["optimizer"])
-        self.balancer.load_state_dict(state["balancer"])
+        parts = self.stateful_parts()
+        missing = [name for name in parts if name not in state]
+        if missing:
+            raise ConfigError("resume", f"the checkpoint holds no state for {missing}: it was written by a "
+                                        "run with other parts")
+        for name, part in parts.items():
+            part.load_state_dict(state[name])
         self.step = int(state["step"])
         self.best = dict(state.get("best", {}))
+        self.last_metrics = dict(state.get("last_metrics", {}))
+        self.session_rates = dict(state.get("session_rates", {}))
         self.train_time = float(state.get("train_time", 0.0))
         self.wall_time = float(state.get("wall_time", 0.0))
         self._fixed_points = state.get("fixed_points")

@@ -16,7 +16,7 @@ from sciml.engines import Engine
 from sciml.geometry import FixedPoints
 from sciml.models import MLP
 from sciml.problem import Term
-from sciml.train import Trainer
+from sciml.train import RunSettings, Trainer
 from sciml.train.distributed import init_from_env
 
 
@@ -34,7 +34,7 @@ def main(out: str, balancer: str) -> None:
     chosen = PCGrad() if balancer == "pcgrad" else FixedWeights({"bc": 3.0})
     trainer = Trainer(problem, model, Engine(), chosen, partial(optim.adam, lr=1e-12), steps=1,
                       resample=False, eval_every=0, log_every=0, progress=False, dtype=torch.float64,
-                      metrics=[], world=world)
+                      metrics=[], run=RunSettings(world=world))
     trainer.train_step()
     if world.is_main:
         torch.save([p.grad.clone() for p in model.parameters()], out)
