@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int, require
+from sciml.unknowns import Unknown, UnknownField
 
 if TYPE_CHECKING:
     from sciml.fields import Field
@@ -45,12 +46,16 @@ Residual = Callable[["Field"], Tensor]
 
 @dataclass
 class Term:
-    """One loss term: ``weight * mean(residual(u)**2)`` over ``batch_size`` points from ``sampler``."""
+    """One loss term: ``weight * mean(residual(u)**2)`` over ``batch_size`` points from ``sampler``.
+
+    ``noise_std``: the known standard deviation of the residuals' noise (measurements), used by the Laplace
+    uncertainty of unknowns (:mod:`sciml.uncertainty`); ``None``: estimated from the residuals."""
 
     sampler: Sampler
     residual: Residual
     batch_size: int
     weight: float = 1.0
+    noise_std: float | None = None
 
 
 @dataclass
@@ -120,6 +125,27 @@ class Problem:
     # --- the loss -------------------------------------------------------------------------------------
     def terms(self) -> dict[str, Term]:
         raise NotImplementedError
+
+    def unknowns(self) -> dict[str, Unknown | UnknownField]:
+        """The problem's unknown coefficients, scalars (:class:`~sciml.unknowns.Unknown`) and fields
+        (:class:`~sciml.unknowns.UnknownField`), by name: every attribute holding one
+        (``self.nu = Unknown(0.05, positive=True)``), unless a subclass says otherwise."""
+        return {name: value for name, value in vars(self).items() if isinstance(value, (Unknown, UnknownField))}
+
+    def unknown_fields(self) -> dict[str, UnknownField]:
+        """The unknown fields, in the order of :attr:`outputs`, where each must be named (after the
+        network's own outputs)."""
+        fields = {n: v for n, v in self.unknowns().items() if isinstance(v, UnknownField)}
+        missing = [n for n in fields if n not in self.outputs]
+        if missing or self.outputs[len(self.outputs) - len(fields):] != [o for o in self.outputs if o in fields]:
+            raise ConfigError("pde", f"unknown field(s) {sorted(fields)} of problem '{self.name}' must be the last "
+                                     f"of its outputs {self.outputs}")
+        return {n: fields[n] for n in self.outputs if n in fields}
+
+    @property
+    def network_outputs(self) -> list[str]:
+        """The outputs the trained network gives: all but the unknown fields."""
+        return self.outputs[: len(self.outputs) - len(self.unknown_fields())]
 
     def constrain(self, model: nn.Module) -> nn.Module:
         """Wrap the network to impose constraints exactly (identity unless a problem overrides it; overrides

@@ -5,7 +5,8 @@ The matrix (``python tests/test_combinations.py`` prints it as Markdown, as in t
 - every balancer × every optimizer group on a small Helmholtz problem, with fresh points every step and
   with one fixed point set;
 - every trainer × model × engine on a time-dependent problem (and the models on a ball problem);
-- every balancer × each non-PINN trainer with a first-order, a quasi-Newton and a Gauss-Newton optimizer.
+- every balancer × each non-PINN trainer with a first-order, a quasi-Newton and a Gauss-Newton optimizer;
+- every balancer × every optimizer group on an inverse problem (an unknown Robin coefficient).
 
 A combination passes when it is refused with a :class:`ConfigError` before training, or when it trains four
 steps with finite parameters, one balancer decision per optimizer step, and — in closure and Gauss-Newton
@@ -138,6 +139,16 @@ def test_trainer_model_engine(trainer, model, engine, one_thread):
 def test_models_on_a_ball(model, one_thread):
     train(["pde=poisson_ball", "pde.dim=4", "pde.batch_size=32", f"model={model}", *SMALL_MODEL[model],
            "trainer=sdgd", "trainer.eval_points=200", "optimizer=adam"])
+
+
+ROBIN = ["pde=robin_identification", "pde.batch_size=16", "model.width=8", "model.depth=2"]
+INVERSE = [(b, o) for b in BALANCERS for o in OPTIMIZERS]
+
+
+@pytest.mark.parametrize("balancer,optimizer", INVERSE, ids=[f"{b}-{o}" for b, o in INVERSE])
+def test_inverse_problem_with_every_balancer_and_optimizer(balancer, optimizer, one_thread):
+    """The unknown (a Robin coefficient) trains with the network under every plan and balancer."""
+    train([*ROBIN, f"balancer={balancer}", f"optimizer={optimizer}"])
 
 
 NON_PINN = [(b, t, o) for b in BALANCERS for t in ("causal", "lpinn", "sdgd") for o in KINDS]

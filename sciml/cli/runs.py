@@ -12,6 +12,7 @@ from torch import nn
 from sciml.cli.build import build, resolve_dtype, user_import_path
 from sciml.errors import ConfigError
 from sciml.problem import Problem
+from sciml.unknowns import WithFields
 
 
 @dataclass
@@ -36,9 +37,17 @@ def load_run(run_dir: str | Path, checkpoint: str = "checkpoint.pt", device: str
     cfg = OmegaConf.load(config_path)
     dtype = resolve_dtype(str(cfg.dtype))
     problem = build("pde", cfg.pde)
-    model = build("model", cfg.model, in_dim=problem.dim, out_dim=len(problem.outputs),
+    model = build("model", cfg.model, in_dim=problem.dim, out_dim=len(problem.network_outputs),
                   input_stats=problem.input_stats())
     state = torch.load(ckpt_path, map_location=device, weights_only=True)
     model.load_state_dict(state["model"])
     model = model.to(device=device, dtype=dtype).eval()
-    return LoadedRun(directory, cfg, problem, model, problem.constrain(model), dtype, state)
+    unknowns = nn.ModuleDict(problem.unknowns())
+    if len(unknowns):
+        unknowns.load_state_dict(state["unknowns"])
+        unknowns.to(device=device, dtype=dtype)
+    net = problem.constrain(model)
+    fields = problem.unknown_fields()
+    if fields:
+        net = WithFields(net, list(fields.values()))
+    return LoadedRun(directory, cfg, problem, model, net, dtype, state)

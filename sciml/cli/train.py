@@ -33,7 +33,7 @@ def prepare(cfg: DictConfig, run_dir: Path | None, choices: dict[str, str], worl
     dtype = resolve_dtype(str(cfg.dtype))
     torch.manual_seed(cfg.seed)
     problem = build("pde", cfg.pde)
-    model = build("model", cfg.model, in_dim=problem.dim, out_dim=len(problem.outputs),
+    model = build("model", cfg.model, in_dim=problem.dim, out_dim=len(problem.network_outputs),
                   input_stats=problem.input_stats(), **model_output_scale(cfg.model, problem))
     engine = build("engine", cfg.engine)
     balancer = build("balancer", cfg.balancer)

@@ -72,8 +72,8 @@ def hammersley(n: int, dim: int, start: int = 0, device: torch.device | str | No
     (``σ = 0``); the sets at ``start = n, 2n, 3n, …`` shift the first coordinate by ``1/2, 1/4, 3/4, …`` of a
     cell, so that successive sets differ even in one dimension, where the set is the grid ``j / n``.
     """
-    if dim == 0:
-        return torch.zeros(n, 0, dtype=torch.float64, device=device)
+    if dim == 0 or n == 0:
+        return torch.zeros(n, dim, dtype=torch.float64, device=device)
     j = torch.arange(n, device=device)
     shift = float(radical_inverse(torch.tensor(start // n), 2))
     first = (j.to(torch.float64) + shift) / n

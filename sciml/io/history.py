@@ -54,7 +54,7 @@ def _figure(rows: list[dict], keys: list[str], ylabel: str, title: str, log: boo
 
 
 def history_figures(rows: list[dict]) -> dict:
-    """``{"losses", "errors", "lr", "weights"}`` figures (those with data) from metric rows."""
+    """``{"losses", "errors", "lr", "weights", "unknowns"}`` figures (those with data) from metric rows."""
     figures = {}
     losses = [k for k in ["loss", *_keys(rows, "loss/")] if any(k in r for r in rows)]
     if losses:
@@ -68,6 +68,9 @@ def history_figures(rows: list[dict]) -> dict:
     weights = _keys(rows, "weight/")
     if weights:
         figures["weights"] = _figure(rows, weights, "weight", "balancer weights", log=False)
+    unknowns = _keys(rows, "unknown/")
+    if unknowns:
+        figures["unknowns"] = _figure(rows, unknowns, "value", "unknown coefficients", log=False)
     return figures
 
 

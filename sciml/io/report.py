@@ -56,7 +56,15 @@ def write_report(run_dir: str | Path) -> Path:
     summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").is_file() else {}
     lines = [f"# Run report: {summary.get('pde', run.name)}", "", f"Run directory: `{run.resolve()}`", ""]
     if summary:
+        unknowns = summary.pop("unknowns", {})
         lines += ["## Summary", "", *_table(list(summary.items()), ("quantity", "value")), ""]
+        if unknowns:
+            lines += ["## Unknown coefficients (Laplace standard deviation, 95 % interval)", "",
+                      "| unknown | value | std | 95 % interval |", "|---|---|---|---|"]
+            lines += [f"| {name} | {u['value']:.6g} | {_value(u['std'])} | "
+                      + ("—" if u["ci95"] is None else f"[{u['ci95'][0]:.6g}, {u['ci95'][1]:.6g}]") + " |"
+                      for name, u in unknowns.items()]
+            lines.append("")
     rows = read_metrics(run)
     if rows:
         lines += [f"## Last logged step ({rows[-1].get('step')})", "",

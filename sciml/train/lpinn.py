@@ -91,6 +91,10 @@ class LagrangianProblem(Problem):
     def bounds(self) -> list[tuple[float, float]]:
         return self.eulerian.bounds()
 
+    def unknowns(self) -> dict:
+        """The Eulerian problem's unknowns (its residuals use them)."""
+        return self.eulerian.unknowns()
+
     # --- residuals ------------------------------------------------------------------------------------
     def characteristic_residual(self, f: Field) -> Tensor:
         """``(∂_t X − a(U)) / a_ref``: relative to the problem's typical speed, so that its size (and the

@@ -8,8 +8,6 @@ What it adds to the shared loop (nothing else is copied):
   and the loss is ``mean(2 sg(r₁) r₂ − sg(r₁ r₂))`` (value ``mean(r₁ r₂)``, gradient ``2 mean(r₁ ∇r₂)``);
 - streamed evaluation: the test points (20,000 at ``d = 10⁶`` would be 80 GB) are regenerated from a fixed
   seed in chunks of at most ``eval_chunk_mb`` on the device, and the relative L2 / max errors accumulated;
-- problem-defined scores (``problem.score(model) -> {name: value}``, e.g. an eigenvalue's relative error),
-  tracked as best-so-far like the error metrics;
 - glibc allocator settings (``malloc=tuned``): large temporaries are otherwise mapped and unmapped every
   step (``mmap``/``munmap`` and their page faults dominated the step at ``d >= 10⁴``). Equivalent to
   ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=<large>`` in the environment; applied with ``mallopt`` at
@@ -101,26 +99,21 @@ class SDGDTrainer(Trainer):
             with torch.no_grad():
                 yield x, self.problem.exact(x)
 
-    def evaluate(self) -> dict[str, float]:
-        out = {} if self.streamed else super().evaluate()
-        if self.streamed:
-            sq_err = sq_ref = 0.0
-            max_abs = 0.0
-            for x, exact in self.test_chunks():
-                err = self.predict(x) - exact
-                sq_err += float(err.double().square().sum())
-                sq_ref += float(exact.double().square().sum())
-                max_abs = max(max_abs, float(err.abs().max()))
-            if "rel_l2" in self.metric_names:
-                out["rel_l2"] = math.sqrt(sq_err / max(sq_ref, 1e-300))
-            if "max_abs" in self.metric_names:
-                out["max_abs"] = max_abs
-        if hasattr(self.problem, "score"):
-            with torch.no_grad():
-                out.update(self.problem.score(self.net))
-        for k, v in out.items():
-            self.best[k] = min(self.best.get(k, math.inf), v)
-        self.last_metrics = out
+    def reference_metrics(self) -> dict[str, float]:
+        if not self.streamed:
+            return super().reference_metrics()
+        out = {}
+        sq_err = sq_ref = 0.0
+        max_abs = 0.0
+        for x, exact in self.test_chunks():
+            err = self.predict(x) - exact
+            sq_err += float(err.double().square().sum())
+            sq_ref += float(exact.double().square().sum())
+            max_abs = max(max_abs, float(err.abs().max()))
+        if "rel_l2" in self.metric_names:
+            out["rel_l2"] = math.sqrt(sq_err / max(sq_ref, 1e-300))
+        if "max_abs" in self.metric_names:
+            out["max_abs"] = max_abs
         return out
 
     def finish(self, train_time: float, wall: float) -> dict:

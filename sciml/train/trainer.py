@@ -39,8 +39,19 @@ from sciml.train.jacobian import per_point_jacobian
 from sciml.train.progress import Progress
 from sciml.train.run_files import RunFiles
 from sciml.train.step_rates import StepRates
+from sciml.uncertainty import interval, laplace_covariance
+from sciml.unknowns import Unknown, WithFields, unknown_values
 
 METRICS = ("rel_l2", "max_abs")
+
+
+class Trainable(nn.Module):
+    """Everything the optimizer trains: the network and the problem's unknowns (one module, so that
+    ``functional_call`` in the per-point Jacobian can swap all of their parameters)."""
+
+    def __init__(self, model: nn.Module, unknowns: nn.ModuleDict) -> None:
+        super().__init__()
+        self.model, self.unknowns = model, unknowns
 
 
 @dataclass
@@ -112,7 +123,13 @@ class Trainer:
         self.problem, self.engine, self.balancer = problem, engine, balancer
         self.device, self.dtype = torch.device(device), dtype
         self.model = model.to(device=self.device, dtype=dtype)
+        self.unknowns = nn.ModuleDict(problem.unknowns()).to(device=self.device, dtype=dtype)
+        self.scalars = {name: u for name, u in self.unknowns.items() if isinstance(u, Unknown)}
         self.net = problem.constrain(self.model)
+        fields = problem.unknown_fields()
+        if fields:
+            self.net = WithFields(self.net, list(fields.values()))
+        self.trainable = Trainable(self.model, self.unknowns)
         self.resample, self.eval_every, self.log_every = resample, eval_every, log_every
         self.progress_enabled, self.plot = progress, plot
         self.info = dict(run.info)
@@ -127,14 +144,14 @@ class Trainer:
         if self.metric_names:
             eval_gen = torch.Generator(self.device).manual_seed(seed + 1_000_003)
             self.reference = problem.reference(eval_gen, dtype, self.device, eval_resolution, eval_points)
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        params = [p for p in self.trainable.parameters() if p.requires_grad]
         try:
             balancer.setup(list(self.terms), params, {n: t.weight for n, t in self.terms.items()})
         except ConfigError as error:
             raise error.prefixed("balancer") from None
         balancer.to(self.device)
         try:
-            built = optimizer(model=self.model, steps=self.steps)
+            built = optimizer(model=self.trainable if len(self.unknowns) else self.model, steps=self.steps)
         except ConfigError as error:
             raise error.prefixed("optimizer") from None
         except TypeError as error:  # an option the optimizer does not take
@@ -154,6 +171,7 @@ class Trainer:
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
         self.refresh_every, self._fixed_drawn_at = refresh_every, 0
+        self._unknowns_checked = not self.scalars
         self.session_rates: dict[str, float | int | None] = {}  # step rates of the last session that ran steps
         self.jacobian_route: dict[str, str] = {}  # per term: how linearize built its rows ("per point", "backward")
 
@@ -219,27 +237,62 @@ class Trainer:
 
     def linearize(self, points, params: list[Tensor]) -> tuple[Tensor, Tensor] | None:
         """``(r, J)``: :meth:`residual_vector` and its Jacobian with respect to ``params`` (columns in their
-        order), detached. Each term's rows are built per point with ``torch.func`` (:mod:`sciml.train.jacobian`)
-        where its residual can be traced point by point, else by batched backward passes through that term's
-        residual alone; ``None`` under data parallelism (the optimizer then linearises by itself)."""
+        order), detached, from :meth:`term_jacobians` scaled by the step's weights; ``None`` under data
+        parallelism (the optimizer then linearises by itself)."""
         if self.world.active:
             return None
         rows, blocks = [], []
-        for (name, term), (_, x, data, w) in zip(self.terms.items(), self._weighted_terms(points)):
-            try:
-                r, jac = per_point_jacobian(self.model, params,
-                                            lambda xi, di, t=term: t.residual(self.field(xi, di)), x, data)
-                self.jacobian_route[name] = "per point"
-            except (RuntimeError, KeyError, ValueError, NotImplementedError, IndexError):
-                with torch.enable_grad():
-                    r = term.residual(self.field(x, data)).reshape(-1)
-                    jac = residual_jacobian(r, params)
-                r = r.detach()
-                self.jacobian_route[name] = "backward"
+        for (r, jac), w in zip(self.term_jacobians(points, params).values(), self.balancer.objective_weights):
             scale = mean_square_scale(w, r)
             rows.append(r * scale)
             blocks.append(jac * scale)
         return torch.cat(rows), torch.cat(blocks)
+
+    def term_jacobians(self, points, params: list[Tensor]) -> dict[str, tuple[Tensor, Tensor]]:
+        """Per term, its residual ``r`` (flattened) and ``J = ∂r/∂θ`` for ``params``, detached. Rows are built
+        per point with ``torch.func`` (:mod:`sciml.train.jacobian`) where the term's residual can be traced
+        point by point, else by batched backward passes through that term's residual alone
+        (``jacobian_route`` records which)."""
+        out = {}
+        for name, term in self.terms.items():
+            x, data = points[name]
+            try:
+                out[name] = per_point_jacobian(self.trainable, params,
+                                               lambda xi, di, t=term: t.residual(self.field(xi, di)), x, data)
+                self.jacobian_route[name] = "per point"
+            except (RuntimeError, KeyError, ValueError, NotImplementedError, IndexError):
+                with torch.enable_grad():
+                    r = term.residual(self.field(x, data)).reshape(-1)
+                    out[name] = r.detach(), residual_jacobian(r, params)
+                self.jacobian_route[name] = "backward"
+        return out
+
+    def _check_unknowns(self, losses: dict[str, Tensor]) -> None:
+        """Refuse an unknown that no residual uses (it could not be identified)."""
+        names = list(self.scalars)
+        grads = torch.autograd.grad(sum(losses.values()), [u.raw for u in self.scalars.values()],
+                                    retain_graph=True, allow_unused=True)
+        unused = [n for n, g in zip(names, grads) if g is None]
+        if unused:
+            raise ConfigError("pde", f"unknown(s) {unused} of problem '{self.problem.name}' appear in no residual "
+                                     f"(terms: {list(self.terms)}); use them in a residual or remove them")
+        self._unknowns_checked = True
+
+    def unknown_report(self, prior: float = 1e-8) -> dict[str, dict]:
+        """Each unknown's value with its Laplace standard deviation and 95 % interval
+        (:mod:`sciml.uncertainty`), on the fixed point set when there is one, else on a fresh batch."""
+        params = [p for p in self.trainable.parameters() if p.requires_grad]
+        points = self._fixed_points if self._fixed_points is not None else self.sample()
+        blocks = self.term_jacobians(points, params)
+        column = {id(p): sum(q.numel() for q in params[:i]) for i, p in enumerate(params)}
+        scalars = [column[id(u.raw)] for u in self.scalars.values()]
+        try:
+            cov, _ = laplace_covariance(blocks, {name: term.noise_std for name, term in self.terms.items()},
+                                        scalars, prior)
+        except (ValueError, RuntimeError):  # no information, or a singular Hessian
+            return {name: {"value": u.value, "std": None, "ci95": None} for name, u in self.scalars.items()}
+        return {name: interval(u.value, u.derivative(), float(cov[i, i]))
+                for i, (name, u) in enumerate(self.scalars.items())}
 
     def _weighted_terms(self, points):
         """``(term, x, data, α)`` per loss term, ``α`` the step's objective weight (the balancer's decision)."""
@@ -266,6 +319,8 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         draws = None if phase.first_order else self.generator.get_state()
         losses = self.losses(points)
+        if not self._unknowns_checked:
+            self._check_unknowns(losses)
         if phase.first_order:
             total = self.balancer.backward(losses, self.step)
             if self.world.active:
@@ -305,6 +360,19 @@ class Trainer:
 
     # --- evaluation -------------------------------------------------------------------------------------
     def evaluate(self) -> dict[str, float]:
+        """The error metrics (:meth:`reference_metrics`) and the problem's own scores (``problem.score(net)
+        -> {name: value}``, e.g. the error of a recovered coefficient), tracked best-so-far."""
+        out = self.reference_metrics()
+        if hasattr(self.problem, "score"):
+            with torch.no_grad():
+                out.update(self.problem.score(self.net))
+        for k, v in out.items():
+            self.best[k] = min(self.best.get(k, math.inf), v)
+        self.last_metrics = out
+        return out
+
+    def reference_metrics(self) -> dict[str, float]:
+        """Relative L2 and max error on the reference set (``{}`` without one)."""
         if self.reference is None:
             return {}
         pred = self.problem.score_values(self.predict(self.reference.x))
@@ -314,9 +382,6 @@ class Trainer:
             out["rel_l2"] = relative_l2(pred, exact)
         if "max_abs" in self.metric_names:
             out["max_abs"] = float((pred - exact).abs().max())
-        for k, v in out.items():
-            self.best[k] = min(self.best.get(k, math.inf), v)
-        self.last_metrics = out
         return out
 
     def predict(self, x: Tensor) -> Tensor:
@@ -400,6 +465,7 @@ class Trainer:
         row["lr"] = self.plan.at(max(self.step - 1, 0)).lr()
         for technique in self.techniques.values():
             row.update(technique.metrics())
+        row.update({f"unknown/{name}": value for name, value in unknown_values(self.unknowns).items()})
         return row
 
     def finish(self, train_time: float, wall: float) -> dict:
@@ -424,6 +490,8 @@ class Trainer:
         }
         summary.update({k: v for k, v in self.last_metrics.items()})
         summary.update({f"best_{k}": v for k, v in self.best.items()})
+        if self.scalars:
+            summary["unknowns"] = self.unknown_report()
         if self.files:
             self.checkpoints.save_final(self.checkpoint())
             self.files.write_summary(summary)
@@ -441,6 +509,8 @@ class Trainer:
         them with ``state_dict``/``load_state_dict`` is saved, and a checkpoint that lacks one is refused."""
         parts: dict[str, object] = {"model": self.model, "optimizer": self.plan, "balancer": self.balancer,
                                     "engine": self.engine}
+        if len(self.unknowns):
+            parts["unknowns"] = self.unknowns
         parts.update({f"sampler/{name}": term.sampler for name, term in self.terms.items()})
         parts.update({f"technique/{name}": technique for name, technique in self.techniques.items()})
         return {k: v for k, v in parts.items() if callable(getattr(v, "state_dict", None))}

@@ -1,0 +1,67 @@
+"""HNd (PINNACLE.md §2.20, PINNacle's ``HeatND`` with ``d = 5``).
+
+On the unit ball ``B ⊂ ℝ⁵`` for ``t ∈ [0, 1]``:
+
+    u_t = (1/d) Δu − (1/d) |x|² exp(|x|²/2 + t),
+
+with the exact solution ``u = exp(|x|²/2 + t)``: ``∂u/∂n = exp(|x|²/2 + t)`` on the sphere (``neumann``, outward
+normal) and ``u(x, 0) = exp(|x|²/2)`` (``ic``). Loss terms ``pde``, ``neumann``, ``ic``; points
+32,768 / 8,192 / 8,192. Scored on 800 pseudo-random points of the ball (seeded by the evaluation generator:
+DeepXDE has no uniform sampler of a hypersphere) × 25 levels ``t = 1, 0.96, …, 0.04`` (20,000 points).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from pdes.pinnacle._common import TIMES_FOUR, PinnacleProblem
+from sciml.errors import positive_int
+from sciml.fields import Field
+from sciml.geometry import Ball, Difference, neumann
+from sciml.problem import Term
+
+
+class HeatND(PinnacleProblem):
+    name = "pinnacle_heat_nd"
+    time = (0.0, 1.0)
+    counts = TIMES_FOUR
+
+    def __init__(self, dim: int = 5, sampling: str = "hammersley",
+                 batch_size: int | dict[str, int] | None = None) -> None:
+        self.size = positive_int(dim, "dim")
+        self.variables = [f"x{i}" for i in range(self.size)] + ["t"]
+        defaults = {"pde": sum(self.counts.values()), "neumann": self.counts["boundary"],
+                    "ic": self.counts["initial"]}
+        self.space = Difference(Ball([0.0] * self.size, 1.0))
+        self.setup(sampling, batch_size, defaults)
+
+    def exact(self, x: Tensor) -> Tensor:
+        """``exp(|x|²/2 + t)``, ``(n, 1)``."""
+        return torch.exp(x[:, :-1].square().sum(1) / 2 + x[:, -1]).unsqueeze(1)
+
+    def pde_residual(self, u: Field) -> Tensor:
+        """``u_t − (1/d) Δu + (1/d) |x|² exp(|x|²/2 + t)``."""
+        r2 = u.x[:, :-1].square().sum(1)
+        return u.d("t") - (u.laplacian - r2 * self.exact(u.x)[:, 0]) / self.size
+
+    def neumann_residual(self, u: Field) -> Tensor:
+        """``∂u/∂n − exp(|x|²/2 + t)``."""
+        return neumann(u, self.exact(u.x)[:, 0])
+
+    def ic_residual(self, u: Field) -> Tensor:
+        return u.value - self.exact(u.x)[:, 0]
+
+    def terms(self) -> dict[str, Term]:
+        return {
+            "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
+            "neumann": Term(self.boundary_sampler(), self.neumann_residual, self.batch["neumann"]),
+            "ic": Term(self.initial_sampler(), self.ic_residual, self.batch["ic"]),
+        }
+
+    def evaluation_points(self, generator: torch.Generator, dtype: torch.dtype, device: torch.device) -> Tensor:
+        """800 uniform points of the ball (``generator``) crossed with ``t = 1 − 0.04j``, ``j = 0, …, 24``."""
+        space = self.space.interior("pseudo").sample(800, generator, dtype)
+        times = torch.as_tensor(np.linspace(1.0, 0.0, 25, endpoint=False), dtype=dtype, device=device)
+        return torch.cat([space.repeat(len(times), 1), times.repeat_interleave(len(space)).unsqueeze(1)], dim=1)

@@ -1,0 +1,124 @@
+"""Steady incompressible Navier-Stokes, ``ν = 1/100``, outputs ``(u, v, p)`` (PINNACLE.md §2.11–2.12):
+
+    u u_x + v u_y + p_x − νΔu = 0,    u v_x + v v_y + p_y − νΔv = 0,    u_x + v_y = 0.
+
+- NS2d-C (``NS2DLidDriven``, PINNacle's ``NS2D_LidDriven`` with ``a = 4``): the cavity ``[0, 1]²``, lid
+  ``u = a x(1 − x)``, ``v = 0`` at ``y = 1``, ``u = v = 0`` on the other walls, and the gauge ``p(0, 0) = 0`` as
+  a one-point data term. Loss terms ``mom_x, mom_y, cont, top_u, top_v, wall_u, wall_v, p_point``. Scored on
+  ``lid_driven_a4.npz`` (10,201 nodes).
+- NS2d-CG (``NS2DBackStep``, PINNacle's ``NS2D_BackStep`` without obstacles): the backward-facing step
+  ``[0, 4] × [0, 2]`` minus ``[0, 2] × [1, 2]``, inlet ``u = 4y(1 − y)``, ``v = 0`` at ``x = 0``, outlet ``p = 0`` at
+  ``x = 4`` (pointwise, as coded; §1.8 item 5), ``u = v = 0`` on every other segment. Loss terms ``mom_x, mom_y,
+  cont, in_u, in_v, out_p, wall_u, wall_v``. Scored on ``ns_0_obstacle.npz`` (12,910 nodes).
+
+Points 8,192 / 2,048, the boundary points shared among the conditions by length. The L2RE is joint over
+``(u, v, p)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from pdes.pinnacle._common import BASE, PinnacleProblem
+from sciml.fields import Field
+from sciml.geometry import Box, Difference, FixedPoints
+from sciml.problem import Term
+
+
+class SteadyNavierStokes(PinnacleProblem):
+    """The momentum and continuity residuals; subclasses add their conditions."""
+
+    variables = ["x", "y"]
+    outputs = ["u", "v", "p"]
+    time_variable = None
+    time = None
+    counts = BASE
+    viscosity = 0.01
+
+    def mom_x(self, f: Field) -> Tensor:
+        """``u u_x + v u_y + p_x − νΔu``."""
+        u, v = f["u"], f["v"]
+        return u.value * u.d("x") + v.value * u.d("y") + f["p"].d("x") - self.viscosity * u.laplacian
+
+    def mom_y(self, f: Field) -> Tensor:
+        """``u v_x + v v_y + p_y − νΔv``."""
+        u, v = f["u"], f["v"]
+        return u.value * v.d("x") + v.value * v.d("y") + f["p"].d("y") - self.viscosity * v.laplacian
+
+    def cont(self, f: Field) -> Tensor:
+        """``u_x + v_y``."""
+        return f["u"].d("x") + f["v"].d("y")
+
+    def pde_terms(self) -> dict[str, Term]:
+        return {name: Term(self.residual_sampler(), getattr(self, name), self.batch[name])
+                for name in ("mom_x", "mom_y", "cont")}
+
+    @staticmethod
+    def zero(component: str):
+        """The residual ``f[component]`` of the condition ``component = 0``."""
+        def residual(f: Field) -> Tensor:
+            return f[component].value
+        return residual
+
+
+class NS2DLidDriven(SteadyNavierStokes):
+    name = "pinnacle_ns2d_c"
+    data_file = "lid_driven_a4.npz"
+    walls = ("box.lo0", "box.hi0", "box.lo1")
+
+    def __init__(self, lid: float = 4.0, sampling: str = "hammersley",
+                 batch_size: int | dict[str, int] | None = None) -> None:
+        self.lid = float(lid)
+        self.space = Difference(Box([(0.0, 1.0), (0.0, 1.0)]))
+        shares = self.boundary_shares({"top": "box.hi1", "wall": list(self.walls)})
+        pde = self.counts["domain"] + self.counts["boundary"]
+        defaults = {"mom_x": pde, "mom_y": pde, "cont": pde, "top_u": shares["top"], "top_v": shares["top"],
+                    "wall_u": shares["wall"], "wall_v": shares["wall"], "p_point": 1}
+        self.setup(sampling, batch_size, defaults)
+
+    def top_u(self, f: Field) -> Tensor:
+        """``u − a x(1 − x)`` on the lid."""
+        x = f.var("x")
+        return f["u"].value - self.lid * x * (1 - x)
+
+    def terms(self) -> dict[str, Term]:
+        gauge = FixedPoints(torch.zeros(1, 2, dtype=torch.float64))
+        return {
+            **self.pde_terms(),
+            "top_u": Term(self.boundary_sampler("box.hi1"), self.top_u, self.batch["top_u"]),
+            "top_v": Term(self.boundary_sampler("box.hi1"), self.zero("v"), self.batch["top_v"]),
+            "wall_u": Term(self.boundary_sampler(list(self.walls)), self.zero("u"), self.batch["wall_u"]),
+            "wall_v": Term(self.boundary_sampler(list(self.walls)), self.zero("v"), self.batch["wall_v"]),
+            "p_point": Term(gauge, self.zero("p"), self.batch["p_point"]),
+        }
+
+
+class NS2DBackStep(SteadyNavierStokes):
+    name = "pinnacle_ns2d_cg"
+    data_file = "ns_0_obstacle.npz"
+    inlet, outlet = "box.lo0", "box.hi0"
+    walls = ("box.lo1", "box.hi1", "step.*")
+
+    def __init__(self, sampling: str = "hammersley", batch_size: int | dict[str, int] | None = None) -> None:
+        self.space = Difference(Box([(0.0, 4.0), (0.0, 2.0)]), [Box([(0.0, 2.0), (1.0, 2.0)])], names=["box", "step"])
+        shares = self.boundary_shares({"in": self.inlet, "out": self.outlet, "wall": list(self.walls)})
+        pde = self.counts["domain"] + self.counts["boundary"]
+        defaults = {"mom_x": pde, "mom_y": pde, "cont": pde, "in_u": shares["in"], "in_v": shares["in"],
+                    "out_p": shares["out"], "wall_u": shares["wall"], "wall_v": shares["wall"]}
+        self.setup(sampling, batch_size, defaults)
+
+    def in_u(self, f: Field) -> Tensor:
+        """``u − 4y(1 − y)`` at the inlet."""
+        y = f.var("y")
+        return f["u"].value - 4 * y * (1 - y)
+
+    def terms(self) -> dict[str, Term]:
+        return {
+            **self.pde_terms(),
+            "in_u": Term(self.boundary_sampler(self.inlet), self.in_u, self.batch["in_u"]),
+            "in_v": Term(self.boundary_sampler(self.inlet), self.zero("v"), self.batch["in_v"]),
+            "out_p": Term(self.boundary_sampler(self.outlet), self.zero("p"), self.batch["out_p"]),
+            "wall_u": Term(self.boundary_sampler(list(self.walls)), self.zero("u"), self.batch["wall_u"]),
+            "wall_v": Term(self.boundary_sampler(list(self.walls)), self.zero("v"), self.batch["wall_v"]),
+        }

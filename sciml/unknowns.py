@@ -1,0 +1,152 @@
+"""Unknown coefficients of an inverse problem: scalars trained with the network.
+
+A problem declares an unknown by assigning an :class:`Unknown` to an attribute (``self.nu = Unknown(0.1,
+positive=True)``) and uses it in residuals like any number (``self.nu() * u.d("x", "x")``). The trainer
+finds the problem's unknowns (:meth:`sciml.problem.Problem.unknowns`), trains their parameters with the
+network's under every optimizer plan and balancer (the Gauss-Newton Jacobian gains their columns), saves them
+in checkpoints, logs their values (``unknown/<name>`` in ``metrics.jsonl``) and reports them, with a Laplace
+standard deviation and 95 % interval, in ``summary.json`` (:mod:`sciml.uncertainty`).
+
+Parametrisations keep an unknown where it may live: ``θ = p`` (free), ``θ = exp p`` (``positive``), or
+``θ = lo + (hi − lo) σ(p)`` (``lower`` and ``upper`` bounds); one bound alone shifts the exponential
+(``θ = lo + exp p`` or ``θ = hi − exp p``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from sciml.errors import ConfigError
+
+
+class Unknown(nn.Module):
+    """A scalar unknown with initial value ``init``, optional bounds and positivity.
+
+    Calling it returns the current value as a 0-dimensional tensor (differentiable in its parameter).
+    """
+
+    def __init__(self, init: float, lower: float | None = None, upper: float | None = None,
+                 positive: bool = False) -> None:
+        super().__init__()
+        init = float(init)
+        if positive:
+            if lower is not None and lower < 0:
+                raise ConfigError("unknown", f"positive=True conflicts with lower={lower}")
+            lower = 0.0 if lower is None else lower
+        if lower is not None and upper is not None and not lower < upper:
+            raise ConfigError("unknown", f"needs lower < upper, got {lower}, {upper}")
+        inside = (lower is None or init > lower) and (upper is None or init < upper)
+        if not math.isfinite(init) or not inside:
+            raise ConfigError("unknown", f"initial value {init} must lie strictly inside ({lower}, {upper})")
+        self.lower, self.upper = lower, upper
+        self.raw = nn.Parameter(torch.tensor(self._inverse(init), dtype=torch.float64))
+
+    def _inverse(self, value: float) -> float:
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None:
+            s = (value - lo) / (hi - lo)
+            return math.log(s / (1 - s))
+        if lo is not None:
+            return math.log(value - lo)
+        if hi is not None:
+            return math.log(hi - value)
+        return value
+
+    def forward(self) -> Tensor:
+        lo, hi, p = self.lower, self.upper, self.raw
+        if lo is not None and hi is not None:
+            return lo + (hi - lo) * torch.sigmoid(p)
+        if lo is not None:
+            return lo + torch.exp(p)
+        if hi is not None:
+            return hi - torch.exp(p)
+        return p
+
+    def derivative(self) -> float:
+        """``dθ/dp`` at the current parameter (maps a covariance of ``p`` to one of ``θ``)."""
+        p = self.raw.detach().double()
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None:
+            s = torch.sigmoid(p)
+            return float((hi - lo) * s * (1 - s))
+        if lo is not None:
+            return float(torch.exp(p))
+        if hi is not None:
+            return -float(torch.exp(p))
+        return 1.0
+
+    @property
+    def value(self) -> float:
+        return float(self().detach())
+
+
+def unknown_values(unknowns: nn.ModuleDict) -> dict[str, float]:
+    """The current value of every scalar unknown, by name."""
+    return {name: unknown.value for name, unknown in unknowns.items() if isinstance(unknown, Unknown)}
+
+
+class UnknownField(nn.Module):
+    """An unknown coefficient field ``a(x)`` given by its own network on some of the problem's inputs, with
+    the same parametrisations as :class:`Unknown` applied pointwise (``positive``: ``a = lo + softplus(n)``;
+    both bounds: ``a = lo + (hi − lo) σ(n)``).
+
+    A problem declares it as an attribute (``self.a = UnknownField(inputs=[0, 1], positive=True)``) and lists
+    its name among its ``outputs``: the trainer appends the field to the network's outputs, so residuals read
+    it like any output (``f["a"].value``, ``f["a"].d("x")``), its errors are scored with the solution's, and
+    exports and predictions carry it.
+
+    Args:
+        inputs: indices of the problem's variables the field depends on (e.g. the spatial ones).
+        init: the field's initial value (a constant, through the output bias).
+    """
+
+    def __init__(self, inputs: list[int], width: int = 32, depth: int = 3, init: float | None = None,
+                 lower: float | None = None, upper: float | None = None, positive: bool = False) -> None:
+        super().__init__()
+        from sciml.models import MLP  # noqa: PLC0415 (models import nothing from here; avoids a cycle at import)
+
+        if positive:
+            lower = 0.0 if lower is None else lower
+        if lower is not None and upper is not None and not lower < upper:
+            raise ConfigError("unknown", f"needs lower < upper, got {lower}, {upper}")
+        self.inputs, self.lower, self.upper = list(inputs), lower, upper
+        self.net = MLP(len(self.inputs), 1, width=width, depth=depth, normalize=False)
+        if init is not None:
+            with torch.no_grad():
+                self.net.layers[-1].bias.fill_(self._inverse(float(init)))
+
+    def _inverse(self, value: float) -> float:
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None:
+            s = (value - lo) / (hi - lo)
+            return math.log(s / (1 - s))
+        if lo is not None:
+            return math.log(math.expm1(value - lo))
+        if hi is not None:
+            return math.log(math.expm1(hi - value))
+        return value
+
+    def forward(self, x: Tensor) -> Tensor:
+        n = self.net(x[:, self.inputs])
+        lo, hi = self.lower, self.upper
+        if lo is not None and hi is not None:
+            return lo + (hi - lo) * torch.sigmoid(n)
+        if lo is not None:
+            return lo + nn.functional.softplus(n)
+        if hi is not None:
+            return hi - nn.functional.softplus(n)
+        return n
+
+
+class WithFields(nn.Module):
+    """The trained network's outputs followed by the unknown fields' (the order of the problem's outputs)."""
+
+    def __init__(self, net: nn.Module, fields: list[UnknownField]) -> None:
+        super().__init__()
+        self.net, self.fields = net, nn.ModuleList(fields)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([self.net(x), *(field(x) for field in self.fields)], dim=1)
