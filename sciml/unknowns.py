@@ -22,6 +22,28 @@ from torch import Tensor, nn
 from sciml.errors import ConfigError
 
 
+def to_range(p: Tensor, lower: float | None, upper: float | None, soft: bool) -> Tensor:
+    """Map an unconstrained ``p`` into ``(lower, upper)``: ``lo + (hi − lo) σ(p)`` with both bounds, else
+    ``lo + φ(p)`` / ``hi − φ(p)`` with ``φ = exp`` (or ``softplus`` when ``soft``), else ``p``."""
+    if lower is not None and upper is not None:
+        return lower + (upper - lower) * torch.sigmoid(p)
+    if lower is None and upper is None:
+        return p
+    grow = nn.functional.softplus(p) if soft else torch.exp(p)
+    return lower + grow if lower is not None else upper - grow
+
+
+def from_range(value: float, lower: float | None, upper: float | None, soft: bool) -> float:
+    """The ``p`` with ``to_range(p) = value``."""
+    if lower is not None and upper is not None:
+        s = (value - lower) / (upper - lower)
+        return math.log(s / (1 - s))
+    gap = value - lower if lower is not None else upper - value if upper is not None else None
+    if gap is None:
+        return value
+    return math.log(math.expm1(gap)) if soft else math.log(gap)
+
+
 class Unknown(nn.Module):
     """A scalar unknown with initial value ``init``, optional bounds and positivity.
 
@@ -42,41 +64,16 @@ class Unknown(nn.Module):
         if not math.isfinite(init) or not inside:
             raise ConfigError("unknown", f"initial value {init} must lie strictly inside ({lower}, {upper})")
         self.lower, self.upper = lower, upper
-        self.raw = nn.Parameter(torch.tensor(self._inverse(init), dtype=torch.float64))
-
-    def _inverse(self, value: float) -> float:
-        lo, hi = self.lower, self.upper
-        if lo is not None and hi is not None:
-            s = (value - lo) / (hi - lo)
-            return math.log(s / (1 - s))
-        if lo is not None:
-            return math.log(value - lo)
-        if hi is not None:
-            return math.log(hi - value)
-        return value
+        self.raw = nn.Parameter(torch.tensor(from_range(init, lower, upper, soft=False), dtype=torch.float64))
 
     def forward(self) -> Tensor:
-        lo, hi, p = self.lower, self.upper, self.raw
-        if lo is not None and hi is not None:
-            return lo + (hi - lo) * torch.sigmoid(p)
-        if lo is not None:
-            return lo + torch.exp(p)
-        if hi is not None:
-            return hi - torch.exp(p)
-        return p
+        return to_range(self.raw, self.lower, self.upper, soft=False)
 
     def derivative(self) -> float:
         """``dθ/dp`` at the current parameter (maps a covariance of ``p`` to one of ``θ``)."""
-        p = self.raw.detach().double()
-        lo, hi = self.lower, self.upper
-        if lo is not None and hi is not None:
-            s = torch.sigmoid(p)
-            return float((hi - lo) * s * (1 - s))
-        if lo is not None:
-            return float(torch.exp(p))
-        if hi is not None:
-            return -float(torch.exp(p))
-        return 1.0
+        with torch.enable_grad():
+            p = self.raw.detach().double().requires_grad_(True)
+            return float(torch.autograd.grad(to_range(p, self.lower, self.upper, soft=False), p)[0])
 
     @property
     def value(self) -> float:
@@ -116,29 +113,10 @@ class UnknownField(nn.Module):
         self.net = MLP(len(self.inputs), 1, width=width, depth=depth, normalize=False)
         if init is not None:
             with torch.no_grad():
-                self.net.layers[-1].bias.fill_(self._inverse(float(init)))
-
-    def _inverse(self, value: float) -> float:
-        lo, hi = self.lower, self.upper
-        if lo is not None and hi is not None:
-            s = (value - lo) / (hi - lo)
-            return math.log(s / (1 - s))
-        if lo is not None:
-            return math.log(math.expm1(value - lo))
-        if hi is not None:
-            return math.log(math.expm1(hi - value))
-        return value
+                self.net.layers[-1].bias.fill_(from_range(float(init), lower, upper, soft=True))
 
     def forward(self, x: Tensor) -> Tensor:
-        n = self.net(x[:, self.inputs])
-        lo, hi = self.lower, self.upper
-        if lo is not None and hi is not None:
-            return lo + (hi - lo) * torch.sigmoid(n)
-        if lo is not None:
-            return lo + nn.functional.softplus(n)
-        if hi is not None:
-            return hi - nn.functional.softplus(n)
-        return n
+        return to_range(self.net(x[:, self.inputs]), self.lower, self.upper, soft=True)
 
 
 class WithFields(nn.Module):

@@ -165,6 +165,20 @@ def test_balancer_under_non_pinn_trainer(balancer, trainer, optimizer, one_threa
     train(balancer_trainer(balancer, trainer, optimizer))
 
 
+@pytest.mark.parametrize("trainer,terms", [("pinn", "[pde]"), ("sdgd", "[pde]"), ("lpinn", "[x,u]")])
+def test_causal_weighting_composes_with_every_trainer(trainer, terms, one_thread):
+    """``trainer.causal.enabled=true`` weights the named residual terms under any loop, and the schedule state
+    is a checkpointed technique."""
+    overrides = [*CONVECTION, f"trainer={trainer}", *TRAINER_PARTNERS[trainer], *TRAINER_ARGS[trainer],
+                 "trainer.causal.enabled=true", f"trainer.causal.terms={terms}", "optimizer=adam_lbfgs",
+                 "optimizer.switch=[2]"]
+    assert train(overrides)[0] == "trained"
+    built = prepare(compose_config(overrides), None, {})
+    assert list(built.techniques) == ["causal"] and "technique/causal" in built.training_state()
+    built.train_step()
+    assert 0 < built.techniques["causal"].weights.min_weight <= 1
+
+
 @pytest.mark.parametrize("balancer", BALANCERS)
 def test_lbfgs_sees_one_objective_per_step(balancer, one_thread):
     """Every evaluation inside an L-BFGS step (its line search included) uses the weights decided at the
@@ -190,7 +204,7 @@ def test_lbfgs_sees_one_objective_per_step(balancer, one_thread):
 def matrix_markdown() -> str:
     """The combination matrix as Markdown tables (trained / refused), as the README shows it."""
     torch.set_num_threads(1)
-    lines = ["### Balancer × optimizer (Helmholtz; fresh points / one fixed set)", "",
+    lines = ["#### Balancer × optimizer (Helmholtz; fresh points / one fixed set)", "",
              "| balancer | " + " | ".join(OPTIMIZERS) + " |", "|---" * (len(OPTIMIZERS) + 1) + "|"]
     for b in BALANCERS:
         cells = []
@@ -199,17 +213,22 @@ def matrix_markdown() -> str:
                        for r in ("true", "false")}
             cells.append("/".join(sorted(results)))
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
-    lines += ["", "### Trainer × model × engine (convection; refused: the reason)", "",
+    lines += ["", "#### Trainer × model × engine (convection; refused: the reason)", "",
               "| trainer | model | " + " | ".join(ENGINES) + " |", "|---" * (len(ENGINES) + 2) + "|"]
     for t in TRAINERS:
         for m in MODELS:
             cells = [train(trainer_model_engine(t, m, e))[0] for e in ENGINES]
             lines.append(f"| {t} | {m} | " + " | ".join(cells) + " |")
-    lines += ["", "### Balancer × non-PINN trainer (first-order / quasi-Newton / Gauss-Newton)", "",
+    lines += ["", "#### Balancer × non-PINN trainer (first-order / quasi-Newton / Gauss-Newton)", "",
               "| balancer | " + " | ".join(f"{t}: {'/'.join(KINDS)}" for t in ("causal", "lpinn", "sdgd")) + " |",
               "|---" * 4 + "|"]
     for b in BALANCERS:
         cells = ["/".join(train(balancer_trainer(b, t, o))[0] for o in KINDS) for t in ("causal", "lpinn", "sdgd")]
+        lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    lines += ["", "#### Balancer × optimizer on an inverse problem (an unknown Robin coefficient)", "",
+              "| balancer | " + " | ".join(OPTIMIZERS) + " |", "|---" * (len(OPTIMIZERS) + 1) + "|"]
+    for b in BALANCERS:
+        cells = [train([*ROBIN, f"balancer={b}", f"optimizer={o}"])[0] for o in OPTIMIZERS]
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -31,7 +31,7 @@ from pdes._reference import DATA
 from sciml.errors import ConfigError
 from sciml.geometry import Box, Difference, SpaceTime
 from sciml.geometry.quasi_random import check_method
-from sciml.problem import Problem, Reference, Sampler, batch_sizes
+from sciml.problem import Problem, Reference, Residual, Sampler, Term, batch_sizes
 
 #: the protocol's training point counts (§1.4): base and ``training_points(mul=4)``
 BASE = {"domain": 8192, "boundary": 2048, "initial": 2048}
@@ -174,6 +174,15 @@ class PinnacleProblem(Problem):
         if self.time is not None:
             parts.append((self.initial_sampler(), self.counts["initial"]))
         return Union(parts)
+
+    def evolution_terms(self, ic: Residual, boundary: tuple[str, Residual]) -> dict[str, Term]:
+        """``pde`` on the residual points, ``ic`` at ``t = t0`` and one condition on the whole boundary."""
+        name, residual = boundary
+        return {
+            "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
+            "ic": Term(self.initial_sampler(), ic, self.batch["ic"]),
+            name: Term(self.boundary_sampler(), residual, self.batch[name]),
+        }
 
     def boundary_shares(self, groups: dict[str, str | Sequence[str] | None]) -> dict[str, int]:
         """The protocol's boundary points divided among ``{term: parts}`` by the parts' measure."""

@@ -54,8 +54,4 @@ class Heat2DLongTime(PinnacleProblem):
         return u.value
 
     def terms(self) -> dict[str, Term]:
-        return {
-            "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
-            "ic": Term(self.initial_sampler(), self.ic_residual, self.batch["ic"]),
-            "dirichlet": Term(self.boundary_sampler(), self.dirichlet_residual, self.batch["dirichlet"]),
-        }
+        return self.evolution_terms(self.ic_residual, ("dirichlet", self.dirichlet_residual))

@@ -54,11 +54,7 @@ class HeatND(PinnacleProblem):
         return u.value - self.exact(u.x)[:, 0]
 
     def terms(self) -> dict[str, Term]:
-        return {
-            "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
-            "neumann": Term(self.boundary_sampler(), self.neumann_residual, self.batch["neumann"]),
-            "ic": Term(self.initial_sampler(), self.ic_residual, self.batch["ic"]),
-        }
+        return self.evolution_terms(self.ic_residual, ("neumann", self.neumann_residual))
 
     def evaluation_points(self, generator: torch.Generator, dtype: torch.dtype, device: torch.device) -> Tensor:
         """800 uniform points of the ball (``generator``) crossed with ``t = 1 − 0.04j``, ``j = 0, …, 24``."""

@@ -61,11 +61,7 @@ class Wave2DLongTime(PinnacleProblem):
         return u.value - self.exact(u.x)[:, 0]
 
     def terms(self) -> dict[str, Term]:
-        return {
-            "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
-            "ic": Term(self.initial_sampler(), self.dirichlet_residual, self.batch["ic"]),
-            "dirichlet": Term(self.boundary_sampler(), self.dirichlet_residual, self.batch["dirichlet"]),
-        }
+        return self.evolution_terms(self.dirichlet_residual, ("dirichlet", self.dirichlet_residual))
 
     def evaluation_points(self, generator: torch.Generator, dtype: torch.dtype, device: torch.device) -> Tensor:
         """``{0.2, …, 0.8}²`` crossed with the 1,334 levels ``t = 100 − 100j/1334``."""
