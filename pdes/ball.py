@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
+from sciml.geometry.gaussian import counter_normal
 from sciml.models.constrained import BallFactor, HardConstraint
 from sciml.problem import Problem, Term
 
@@ -54,40 +55,56 @@ def three_body_sums(x: Tensor, c: Tensor) -> Sums:
     return ep.sum(1), 3 * (ep * p).sum(1), (ep * ((b * e).square() + (a * e).square() + (a * b).square())).sum(1)
 
 
+NORMALS = ("counter", "torch")
+
+
 class RadialBallSampler:
     """The papers' law on the unit ball, fused for large ``d``: radius ``U[0, 1]`` times a normalised
     Gaussian direction, normalised and scaled in place (one pass after the draw instead of three).
 
-    On CPU the Gaussian rows are drawn by ``threads`` threads at once (torch's normal sampler is
-    single-threaded), each with its own generator seeded from the caller's, so a seed fixes the points.
+    Large CPU draws (at least ``min_count`` numbers) come from ``normal``:
+
+    - ``torch`` (default): torch's normal sampler, rows split over ``threads`` Python threads (torch's sampler
+      is single-threaded), each with its own generator seeded from the caller's;
+    - ``counter``: counter-based SplitMix64 words and Box-Muller in vectorised tensor operations
+      (``sciml/geometry/gaussian.py``), keyed by one draw from the caller's generator.
+
+    Either way a seed fixes the points. Smaller draws, and draws on GPUs, use ``torch.randn`` directly.
     """
 
-    def __init__(self, dim: int, threads: int | None = None) -> None:
+    min_count = 1 << 20
+
+    def __init__(self, dim: int, threads: int | None = None, normal: str = "torch") -> None:
         self.dim = positive_int(dim, "dim")
-        self.threads = threads
+        if normal not in NORMALS:
+            raise ConfigError("normal", f"unknown value {normal!r}; options: {', '.join(NORMALS)}")
+        self.threads, self.normal = threads, normal
         self._pool: ThreadPoolExecutor | None = None
         self._generators: list[torch.Generator] = []
 
-    def _gaussian_rows(self, x: Tensor, generator: torch.Generator) -> None:
+    def _gaussian_rows(self, n: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
         threads = self.threads or torch.get_num_threads()
-        if x.device.type != "cpu" or threads < 2 or x.numel() < 1 << 20:
-            torch.randn(x.shape, generator=generator, dtype=x.dtype, out=x)
-            return
+        device = generator.device
+        if device.type != "cpu" or n * self.dim < self.min_count or (self.normal == "torch" and threads < 2):
+            return torch.randn(n, self.dim, generator=generator, dtype=dtype, device=device)
+        if self.normal == "counter":
+            return counter_normal((n, self.dim), generator, dtype)
         if self._pool is None or len(self._generators) != threads:
             self._pool = ThreadPoolExecutor(threads)
             self._generators = [torch.Generator() for _ in range(threads)]
         seeds = torch.randint(0, 2**62, (threads,), generator=generator).tolist()
+        x = torch.empty(n, self.dim, dtype=dtype)
         parts = x.tensor_split(threads)
 
         def draw(k: int) -> None:
             gen = self._generators[k].manual_seed(seeds[k])
-            torch.randn(parts[k].shape, generator=gen, dtype=x.dtype, out=parts[k])
+            torch.randn(parts[k].shape, generator=gen, dtype=dtype, out=parts[k])
 
         list(self._pool.map(draw, range(threads)))
+        return x
 
     def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
-        x = torch.empty(n, self.dim, dtype=dtype, device=generator.device)
-        self._gaussian_rows(x, generator)
+        x = self._gaussian_rows(n, generator, dtype)
         radius = torch.rand(n, 1, generator=generator, dtype=dtype, device=generator.device)
         return x.mul_(radius / torch.linalg.vector_norm(x, dim=1, keepdim=True))
 
@@ -132,13 +149,15 @@ class BallPDE(Problem):
             apart.
         compile: fuse the exact ``f`` with ``torch.compile`` (worth it from ``d ~ 10⁴``).
         block: columns per block when evaluating ``f`` (bounds the temporaries at very large ``d``).
+        normal: how large CPU draws of Gaussian directions are made: ``torch`` (torch's sampler on threads)
+            or ``counter`` (counter-based, vectorised); see :class:`RadialBallSampler`.
     """
 
     time_variable = None
 
     def __init__(self, dim: int = 100, equation: str = "allen_cahn", solution: str = "two_body",
                  batch_size: int = 100, seed: int = 0, coefficients: str = "torch", compile: bool = False,
-                 block: int = 1 << 16) -> None:
+                 block: int = 1 << 16, normal: str = "torch") -> None:
         self.size = positive_int(dim, "dim")
         if equation not in EQUATIONS:
             raise ConfigError("equation", f"unknown equation {equation!r}; options: {', '.join(EQUATIONS)}")
@@ -155,7 +174,7 @@ class BallPDE(Problem):
         self._spatial = list(range(self.size))
         self.coefficients = draw_coefficients(self.size, self.size - self.overlap, seed, coefficients)
         self._c: dict[tuple, Tensor] = {}
-        self.sampler = RadialBallSampler(self.size)
+        self.sampler = RadialBallSampler(self.size, normal=normal)
         self._kernel = torch.compile(self.sums, dynamic=False) if compile else self.sums
         # near the origin, where the coordinates are O(d^{-1/2}), u* ≈ sin(1) Σ c_i (two-body) or Σ c_i
         # (three-body), and Σ c_i ~ N(0, d − overlap): the solution's typical magnitude is √d

@@ -9,6 +9,7 @@ os.environ.setdefault("MPLCONFIGDIR", os.path.join(_CACHE, "mpl"))
 os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(_CACHE, "inductor"))
 os.environ.setdefault("MESA_SHADER_CACHE_DIR", os.path.join(_CACHE, "mesa"))
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("SCIML_KERNEL_CACHE", os.path.join(_CACHE, "wide_kernels.json"))
 
 
 import pytest  # noqa: E402

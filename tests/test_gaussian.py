@@ -1,0 +1,78 @@
+"""The counter-based Gaussian draw of the ball problems (sciml/geometry/gaussian.py, pdes/ball.py)."""
+
+import math
+
+import pytest
+import torch
+from scipy import stats
+
+from pdes.ball import RadialBallSampler
+from sciml.errors import ConfigError
+from sciml.geometry.gaussian import counter_normal, splitmix64
+
+N = 1 << 21
+
+
+def test_splitmix64_matches_the_reference_recurrence():
+    # SplitMix64 with seed 0: the first outputs of the published generator
+    words = splitmix64(torch.tensor(0, dtype=torch.int64), 3).tolist()
+    assert [w & (2**64 - 1) for w in words] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_moments_and_ks_against_the_normal(dtype):
+    z = counter_normal((N,), torch.Generator().manual_seed(3), dtype).double()
+    assert z.dtype == torch.float64 and torch.isfinite(z).all()
+    sigma = 1 / math.sqrt(N)
+    assert abs(float(z.mean())) < 5 * sigma
+    assert abs(float(z.var()) - 1) < 5 * math.sqrt(2) * sigma
+    assert abs(float((z**4).mean()) - 3) < 5 * math.sqrt(96) * sigma  # Var(z⁴) = 105 − 9 = 96
+    assert abs(float((z**3).mean())) < 5 * math.sqrt(15) * sigma
+    assert stats.kstest(z.numpy(), "norm").pvalue > 1e-3
+    # the cosine and sine halves (one uniform pair each) are uncorrelated
+    half = z[: N // 2], z[N // 2:]
+    assert abs(float((half[0] * half[1]).mean())) < 5 * math.sqrt(2) * sigma
+
+
+def test_directions_are_uniform_on_the_sphere():
+    # on S², each coordinate of a uniform direction is U[−1, 1] (Archimedes) and the azimuth is uniform
+    z = counter_normal((N // 4, 3), torch.Generator().manual_seed(4), torch.float64)
+    v = z / z.norm(dim=1, keepdim=True)
+    for k in range(3):
+        assert stats.kstest(v[:, k].numpy(), "uniform", args=(-1, 2)).pvalue > 1e-3
+    azimuth = (torch.atan2(v[:, 1], v[:, 0]) + math.pi) / (2 * math.pi)
+    assert stats.kstest(azimuth.numpy(), "uniform").pvalue > 1e-3
+    # in high dimension: coordinates of mean 0 and variance 1/d, no preferred direction
+    d = 4096
+    w = counter_normal((256, d), torch.Generator().manual_seed(5), torch.float64)
+    w = w / w.norm(dim=1, keepdim=True)
+    assert abs(float(w.mean())) < 5 / math.sqrt(256 * d) and abs(float(w.var() * d) - 1) < 0.02
+    assert float((w.sum(0) / 256).norm()) < 1.2 * math.sqrt(d / 256) / math.sqrt(d)
+
+
+def test_seeded_reproducible_and_resumable():
+    gen = torch.Generator().manual_seed(7)
+    first = counter_normal((50, 64), gen)
+    state = gen.get_state()
+    second = counter_normal((50, 64), gen)
+    assert not torch.equal(first, second)  # the generator advanced
+    assert torch.equal(first, counter_normal((50, 64), torch.Generator().manual_seed(7)))
+    resumed = torch.Generator()
+    resumed.set_state(state)  # what a checkpoint restores
+    assert torch.equal(second, counter_normal((50, 64), resumed))
+
+
+def test_counter_draw_feeds_the_sampler():
+    sampler = RadialBallSampler(300, normal="counter")
+    sampler.min_count = 0
+    x = sampler.sample(40, torch.Generator().manual_seed(1), torch.float32)
+    assert torch.equal(x, sampler.sample(40, torch.Generator().manual_seed(1), torch.float32))
+    assert float(x.norm(dim=1).max()) <= 1 + 1e-6
+    old = RadialBallSampler(300, threads=2, normal="torch")
+    old.min_count = 0
+    assert not torch.equal(x, old.sample(40, torch.Generator().manual_seed(1), torch.float32))
+
+
+def test_unknown_normal_is_refused():
+    with pytest.raises(ConfigError, match="normal"):
+        RadialBallSampler(10, normal="philox")
