@@ -10,6 +10,6 @@ export DDE_BACKEND=pytorch MPLCONFIGDIR=${MPLCONFIGDIR:-/tmp/mpl-sciml} OMP_NUM_
 common="experiment=burgers_identification trainer.progress=false seed=0"
 .venv/bin/sciml-train -m $common pde.noise=0.0 hydra/launcher=joblib hydra.launcher.n_jobs=2 \
   hydra.sweep.dir=$OUT/clean > "$OUT.clean.log" 2>&1
-.venv/bin/sciml-train -m $common pde.noise=0.01 "pde.noise_seed=range(20)" trainer.steps=2500 hydra/launcher=joblib \
+.venv/bin/sciml-train -m $common pde.noise=0.01 "pde.noise_seed=range(20)" trainer.steps=8000 hydra/launcher=joblib \
   hydra.launcher.n_jobs=2 hydra.sweep.dir=$OUT/noise1 > "$OUT.noise1.log" 2>&1
 .venv/bin/python benchmarks/inverse/table.py "$OUT" | tee benchmarks/inverse/burgers_table.md
