@@ -79,6 +79,8 @@ BAD_VALUES = [
     (["+guard.frequency=3"], "guard", "frequency"),
     (["checkpoint.every=-1"], "checkpoint.every", "non-negative"),
     (["checkpoint.keep=0"], "checkpoint.keep", "positive integer"),
+    (["trainer.compile=sometimes"], "trainer.compile", "false, true, auto"),
+    (["trainer=sdgd", "trainer.compile=2"], "trainer.compile", "false, true, auto"),
 ]
 
 

@@ -70,11 +70,19 @@ class MLP(nn.Module):
             mean, std = (torch.as_tensor(s, dtype=torch.float32).reshape(in_dim) for s in input_stats)
         self.register_buffer("input_mean", mean)
         self.register_buffer("input_scale", 1.0 / std)
+        self.scaled_input = self.scaling_in_use()
 
-    @property
-    def scaled_input(self) -> bool:
-        """Whether inputs are standardised (identity statistics skip two ``d``-wide passes)."""
+    def scaling_in_use(self) -> bool:
+        """Whether the statistics standardise the inputs (identity statistics skip two ``d``-wide passes).
+
+        Kept as the attribute ``scaled_input``, set here once and again whenever buffers are loaded, so that
+        ``forward`` and ``taylor`` read a Python bool rather than a tensor comparison: no host
+        synchronisation per call and no graph break under ``torch.compile``."""
         return not bool((self.input_mean == 0).all() and (self.input_scale == 1).all())
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self.scaled_input = self.scaling_in_use()
 
     def normalize(self, x: Tensor) -> Tensor:
         return (x - self.input_mean) * self.input_scale if self.scaled_input else x

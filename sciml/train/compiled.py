@@ -1,0 +1,111 @@
+"""A compiled loss evaluation for the common case: an MLP under the exact engine in first-order phases.
+
+``torch.compile`` captures :meth:`Trainer.losses <sciml.train.trainer.Trainer.losses>` — the function
+``points -> {term: loss}``: the forward Taylor jets of the model, the residuals and the mean squares — as one
+graph, and AOTAutograd compiles its backward with it. The balancer and the optimizer stay eager (the step
+contract is unchanged: the balancer decides on these losses, then Adam steps on ``p.grad``).
+
+Which steps are compiled (the setting ``trainer.compile``, :data:`SETTINGS`):
+
+- only first-order phases (Adam, Muon, ...): closure and Gauss-Newton phases re-evaluate the objective in
+  ways (line searches, per-point Jacobians under ``torch.func``) that run eagerly;
+- only the exact engine (:class:`~sciml.engines.base.Engine` itself): stochastic engines draw directions from
+  the trainer's generator on every evaluation;
+- only an :class:`~sciml.models.MLP` (modified MLP included; both are captured as one graph without breaks),
+  in a single process, without causal weighting and without unknowns;
+- only points of the shapes of the first compiled call (compiled with ``dynamic=False``): other shapes (a
+  final partial batch, a refreshed set of another size) are evaluated eagerly instead of recompiled.
+
+Every other evaluation is :meth:`Trainer.losses` itself, the same function uncompiled: the two agree to
+round-off (inductor fuses and reorders floating-point operations). Dynamo keeps the graphs per code object,
+so trainers of the same structure in one process share one compilation.
+
+``auto`` compiles on CPU when the run's first-order steps times its jet rows per step (points per step
+times input dimensions) reach :data:`AUTO_MIN_WORK`. Compiling costs a fixed time, 13–25 s, and saves a
+share of each step, 40–50 %, and a step's cost grows with its jet rows, so compiling pays back beyond a
+number of row-steps. Measured on a shared 2-core Xeon, 1 thread (``benchmarks/deepxde_helmholtz/results.md``):
+Helmholtz 4×50, float32, Adam, 350 to 2800 points per step, 1.7–2.0× faster steps, break-even after
+7–11·10⁶ row-steps (350 points: 15,900 steps; 2800 points: 1250); two-body Allen-Cahn on the ball, d = 1000,
+100 points, ``engine=exact``: 0.95 → 1.36 steps/s, break-even after about 75 steps (7.5·10⁶). The threshold
+is about twice that, so an ``auto`` run that compiles gains at least about its compile time again. On CUDA
+nothing was measured, so ``auto`` stays eager there (``true`` compiles).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+from sciml.engines.base import Engine
+from sciml.errors import ConfigError
+from sciml.models.mlp import MLP
+
+if TYPE_CHECKING:
+    from sciml.train.trainer import Trainer
+
+SETTINGS = ("false", "true", "auto")
+AUTO_MIN_WORK = 20_000_000  # first-order steps × jet rows per step from which ``auto`` compiles
+
+Points = dict[str, tuple[Tensor, dict[str, Tensor]]]
+Losses = Callable[[Points], dict[str, Tensor]]
+
+
+def compile_setting(value: bool | str) -> str:
+    """``trainer.compile`` as one of :data:`SETTINGS` (``false | true | auto``)."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str) and value.lower() in SETTINGS:
+        return value.lower()
+    raise ConfigError("trainer.compile", f"unknown value {value!r}; options: {', '.join(SETTINGS)}")
+
+
+def signature(points: Points) -> tuple:
+    """What the compiled graph is specialised on: each term's point and data shapes, dtypes and devices."""
+    return tuple((name, tuple(x.shape), x.dtype, x.device,
+                  tuple((k, tuple(v.shape), v.dtype, v.device) for k, v in sorted(data.items())))
+                 for name, (x, data) in points.items())
+
+
+def eager_reason(setting: str, trainer: Trainer) -> str | None:
+    """Why ``trainer`` evaluates its losses eagerly throughout (``None``: its first-order phases are
+    compiled)."""
+    if setting == "false":
+        return "trainer.compile=false"
+    if type(trainer.engine) is not Engine:
+        return f"engine '{trainer.engine.name}' (only the exact engine is compiled)"
+    if not isinstance(trainer.model, MLP):
+        return f"model {type(trainer.model).__name__} (only MLP and modified MLP are compiled)"
+    if trainer.world.active or trainer.techniques or len(trainer.unknowns):
+        return "data parallelism, causal weighting or unknowns"
+    steps = sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
+                for phase in trainer.plan.phases if phase.first_order)
+    if not steps:
+        return "no first-order phase"
+    if setting == "auto" and trainer.device.type != "cpu":
+        return f"trainer.compile=auto on {trainer.device.type} (not measured there; true compiles)"
+    rows = sum(term.batch_size for term in trainer.terms.values()) * len(trainer.problem.variables)
+    if setting == "auto" and steps * rows < AUTO_MIN_WORK:
+        return (f"trainer.compile=auto: {steps} first-order steps × {rows} jet rows < {AUTO_MIN_WORK:,}, "
+                "too few to pay back compiling")
+    return None
+
+
+class CompiledLosses:
+    """``losses`` compiled once for the shapes of its first call; other shapes run ``losses`` eagerly."""
+
+    def __init__(self, losses: Losses) -> None:
+        self.eager = losses
+        self.compiled = torch.compile(losses, dynamic=False)
+        self.shapes: tuple | None = None
+        self.calls = {"compiled": 0, "eager": 0}
+
+    def __call__(self, points: Points) -> dict[str, Tensor]:
+        key = signature(points)
+        if self.shapes is None:
+            self.shapes = key
+        route = "compiled" if key == self.shapes else "eager"
+        self.calls[route] += 1
+        return (self.compiled if route == "compiled" else self.eager)(points)

@@ -1,0 +1,101 @@
+"""The compiled loss evaluation (``trainer.compile``): the same training as eager, eager where it does not apply."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+import torch
+
+from pdes.helmholtz import Helmholtz
+from sciml import optim
+from sciml.balancing import FixedWeights
+from sciml.engines import Engine, HutchinsonEngine
+from sciml.errors import ConfigError
+from sciml.models import MLP
+from sciml.train import RunSettings, Trainer
+
+STEPS = 20
+
+
+class LossLog:
+    """Each step's losses as floats."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+
+    def on_step_end(self, trainer: Trainer, losses: dict[str, torch.Tensor]) -> None:
+        self.rows.append({name: float(value.detach()) for name, value in losses.items()})
+
+
+def trainer(compile: bool | str, engine: Engine | None = None, optimizer=None, log: LossLog | None = None,
+            steps: int = STEPS) -> Trainer:
+    """Helmholtz on 32 + 32 fresh points per step, a 2×8 tanh MLP, float64, seed 0."""
+    torch.manual_seed(0)
+    model = MLP(2, 1, width=8, depth=2)
+    return Trainer(Helmholtz(batch_size={"pde": 32, "bc": 32}), model, engine or Engine(), FixedWeights(),
+                   optimizer or partial(optim.adam, lr=1e-2), steps=steps, eval_every=0, log_every=0,
+                   metrics=[], progress=False, plot=False, dtype=torch.float64, compile=compile,
+                   run=RunSettings(callbacks=[log] if log else []))
+
+
+def test_compiled_steps_match_eager(one_thread):
+    logs = {}
+    params = {}
+    for setting in (True, False):
+        logs[setting] = LossLog()
+        t = trainer(setting, log=logs[setting])
+        t.fit()
+        params[setting] = [p.detach().clone() for p in t.model.parameters()]
+        if setting:
+            assert t.compile_route.startswith("compiled")
+            assert t.compiled_losses.calls == {"compiled": STEPS, "eager": 0}
+            # points of another shape (a final partial batch) are evaluated eagerly, not recompiled
+            points = {name: (x[:5], data) for name, (x, data) in t.sample().items()}
+            eager = t.losses(points)
+            torch.testing.assert_close(t.compiled_losses(points), eager, rtol=0, atol=0)
+            assert t.compiled_losses.calls["eager"] == 1
+        else:
+            assert t.compiled_losses is None and t.compile_route == "eager: trainer.compile=false"
+    for a, b in zip(params[True], params[False]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    assert len(logs[True].rows) == STEPS
+    for a, b in zip(logs[True].rows, logs[False].rows):
+        assert a.keys() == b.keys()
+        for name in a:
+            assert a[name] == pytest.approx(b[name], rel=1e-10, abs=1e-12)
+
+
+def test_unknown_setting_refused():
+    with pytest.raises(ConfigError, match="trainer.compile") as error:
+        trainer("sometimes")
+    assert "\n" not in str(error.value)
+
+
+def test_stochastic_engine_and_closure_phases_run_eagerly(one_thread):
+    t = trainer(True, engine=HutchinsonEngine(num_probes=2))
+    assert t.compiled_losses is None and "hutchinson" in t.compile_route
+    assert t.fit()["compile"] == t.compile_route
+    t = trainer(True, optimizer=partial(optim.lbfgs, max_line_search=3))
+    assert t.compiled_losses is None and t.compile_route == "eager: no first-order phase"
+    # Adam then L-BFGS: the Adam steps compiled, the L-BFGS steps (and their line searches) eager
+    phases = [partial(optim.adam, lr=1e-2), partial(optim.lbfgs, max_line_search=3)]
+    t = trainer(True, optimizer=partial(optim.chain, switch=[3], phases=phases), steps=5)
+    t.fit()
+    assert t.compiled_losses.calls == {"compiled": 3, "eager": 0}
+
+
+def test_auto_compiles_long_cpu_runs_only():
+    assert trainer("auto").compiled_losses is None
+    assert "auto" in trainer("auto").compile_route
+    assert trainer("auto", steps=200_000).compiled_losses is not None  # 200k steps × 64 points × 2 ≥ 2·10⁷
+
+
+def test_scaling_flag_follows_loaded_statistics():
+    plain = MLP(2, 1, normalize=False)
+    scaled = MLP(2, 1, input_stats=(torch.tensor([0.5, 0.5]), torch.tensor([2.0, 2.0])))
+    assert not plain.scaled_input and scaled.scaled_input
+    plain.load_state_dict(scaled.state_dict())
+    assert plain.scaled_input
+    x = torch.rand(4, 2)
+    torch.testing.assert_close(plain(x), scaled(x))
