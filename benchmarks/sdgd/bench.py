@@ -178,11 +178,16 @@ def main() -> None:
                           "--threads", str(args.threads)])
             row.update({f"baseline_{k}": v for k, v in base.items()})
             row["speedup"] = plat["steps_per_s"] / base["steps_per_s"]
-        print(json.dumps(row), flush=True)
-        if args.out:
-            with args.out.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+        emit(row, args.out)
 
+
+
+def emit(row: dict, out: Path | None) -> None:
+    """Print a result row as JSON and append it to ``out`` (JSON lines) when given."""
+    print(json.dumps(row), flush=True)
+    if out:
+        with out.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from bench import emit  # noqa: E402 (this folder is on sys.path when run as a script)
+
 from pdes.ball import RadialBallSampler
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -120,10 +122,7 @@ def main() -> None:
             for name, fn in candidates(dim, args).items():
                 row = {"round": rnd, "dim": dim, "candidate": name, "load": round(os.getloadavg()[0], 2),
                        "time": time.strftime("%H:%M:%S"), **fn()}
-                print(json.dumps(row), flush=True)
-                if args.out:
-                    with args.out.open("a") as fh:
-                        fh.write(json.dumps(row) + "\n")
+                emit(row, args.out)
 
 if __name__ == "__main__":
     main()
