@@ -48,7 +48,7 @@ def main(root: str) -> None:
         print(row("clean", summary))
     noisy = runs(root_path / "noise1")
     if noisy:
-        print("\n### 1 % noise, 20 noise draws\n\n" + HEADER)
+        print(f"\n### 1 % noise, {len(noisy)} noise draws\n\n" + HEADER)
         for config, summary in noisy:
             print(row(f"noise seed {config['pde']['noise_seed']}", summary))
         print()
