@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int, require
-from sciml.unknowns import Unknown, UnknownField
+from sciml.unknowns import Unknown, UnknownField, WithFields
 
 if TYPE_CHECKING:
     from sciml.fields import Field
@@ -141,6 +141,13 @@ class Problem:
             raise ConfigError("pde", f"unknown field(s) {sorted(fields)} of problem '{self.name}' must be the last "
                                      f"of its outputs {self.outputs}")
         return {n: fields[n] for n in self.outputs if n in fields}
+
+    def solution_net(self, model: nn.Module) -> nn.Module:
+        """What residuals and scores evaluate: :meth:`constrain` applied to the trained network, followed by
+        the unknown fields' outputs (:class:`~sciml.unknowns.WithFields`) when there are any."""
+        net = self.constrain(model)
+        fields = self.unknown_fields()
+        return WithFields(net, list(fields.values())) if fields else net
 
     @property
     def network_outputs(self) -> list[str]:

@@ -112,12 +112,12 @@ def worker_baseline(dim: int, steps: int, threads: int) -> dict:
     return {"steps_per_s": len(steady) / sum(steady), "peak_rss_mb": peak_rss_mb(), "malloc": "default"}
 
 
-def worker_platform(dim: int, steps: int, threads: int, warmup: int) -> dict:
+def run_sciml_train(overrides: list[str], threads: int) -> tuple[dict, list[dict]]:
+    """One ``sciml-train`` run of ``experiment=stde_allen_cahn`` in a temporary directory on ``threads``
+    threads: its ``summary.json`` and its metric rows."""
     with tempfile.TemporaryDirectory() as run_dir:
-        cmd = [sys.executable, "-m", "sciml.train", "experiment=stde_allen_cahn", f"pde.dim={dim}",
-               f"trainer.steps={steps}", "trainer.eval_every=0", "trainer.eval_points=100",
-               f"trainer.log_every={max(1, warmup // 2)}", "trainer.progress=false", "device=cpu",
-               f"pde.compile={str(dim >= 10_000).lower()}",  # fusing f pays from d ~ 1e4 (compile: warm-up)
+        cmd = [sys.executable, "-m", "sciml.train", "experiment=stde_allen_cahn", *overrides,
+               "trainer.eval_every=0", "trainer.eval_points=100", "trainer.progress=false", "device=cpu",
                f"hydra.run.dir={run_dir}"]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -125,6 +125,14 @@ def worker_platform(dim: int, steps: int, threads: int, warmup: int) -> dict:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-4000:]}")
         summary = json.loads((Path(run_dir) / "summary.json").read_text())
         rows = [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines()]
+    return summary, rows
+
+
+def worker_platform(dim: int, steps: int, threads: int, warmup: int) -> dict:
+    summary, rows = run_sciml_train([f"pde.dim={dim}", f"trainer.steps={steps}",
+                                     f"trainer.log_every={max(1, warmup // 2)}",
+                                     # fusing f pays from d ~ 1e4 (compile: warm-up)
+                                     f"pde.compile={str(dim >= 10_000).lower()}"], threads)
     start = next(r for r in rows if r["step"] >= warmup)
     end = rows[-1]
     steady = (end["step"] - start["step"]) / (end["train_s"] - start["train_s"])

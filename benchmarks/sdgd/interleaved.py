@@ -20,13 +20,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from bench import emit  # noqa: E402 (this folder is on sys.path when run as a script)
+from bench import emit, run_sciml_train  # noqa: E402 (this folder is on sys.path when run as a script)
 
 from pdes.ball import RadialBallSampler
 
@@ -43,16 +42,8 @@ def run_json(cmd: list[str], threads: int, cwd: Path = ROOT) -> dict:
 
 
 def sciml(dim: int, steps: int, normal: str, threads: int) -> dict:
-    with tempfile.TemporaryDirectory() as run:
-        cmd = [sys.executable, "-m", "sciml.train", "experiment=stde_allen_cahn", "engine=taylor", f"pde.dim={dim}",
-               f"pde.normal={normal}", f"trainer.steps={steps}", "trainer.eval_every=0", "trainer.eval_points=100",
-               "trainer.log_every=10", "trainer.progress=false", "device=cpu", f"hydra.run.dir={run}"]
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
-        summary = json.loads((Path(run) / "summary.json").read_text())
-        rows = [json.loads(line) for line in (Path(run) / "metrics.jsonl").read_text().splitlines()]
+    summary, rows = run_sciml_train(["engine=taylor", f"pde.dim={dim}", f"pde.normal={normal}",
+                                     f"trainer.steps={steps}", "trainer.log_every=10"], threads)
     # rates of the logged 10-step windows after the warm-up: their median is robust to load spikes, as
     # the standalone step's median step time is
     windows = [(b["step"] - a["step"]) / (b["train_s"] - a["train_s"]) for a, b in zip(rows, rows[1:])

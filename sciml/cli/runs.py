@@ -12,7 +12,6 @@ from torch import nn
 from sciml.cli.build import build, resolve_dtype, user_import_path
 from sciml.errors import ConfigError
 from sciml.problem import Problem
-from sciml.unknowns import WithFields
 
 
 @dataclass
@@ -46,8 +45,4 @@ def load_run(run_dir: str | Path, checkpoint: str = "checkpoint.pt", device: str
     if len(unknowns):
         unknowns.load_state_dict(state["unknowns"])
         unknowns.to(device=device, dtype=dtype)
-    net = problem.constrain(model)
-    fields = problem.unknown_fields()
-    if fields:
-        net = WithFields(net, list(fields.values()))
-    return LoadedRun(directory, cfg, problem, model, net, dtype, state)
+    return LoadedRun(directory, cfg, problem, model, problem.solution_net(model), dtype, state)

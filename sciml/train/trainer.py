@@ -41,7 +41,7 @@ from sciml.train.progress import Progress
 from sciml.train.run_files import RunFiles
 from sciml.train.step_rates import StepRates
 from sciml.uncertainty import interval, laplace_covariance
-from sciml.unknowns import Unknown, WithFields, unknown_values
+from sciml.unknowns import Unknown, unknown_values
 
 METRICS = ("rel_l2", "max_abs")
 
@@ -134,10 +134,7 @@ class Trainer:
         self.model = model.to(device=self.device, dtype=dtype)
         self.unknowns = nn.ModuleDict(problem.unknowns()).to(device=self.device, dtype=dtype)
         self.scalars = {name: u for name, u in self.unknowns.items() if isinstance(u, Unknown)}
-        self.net = problem.constrain(self.model)
-        fields = problem.unknown_fields()
-        if fields:
-            self.net = WithFields(self.net, list(fields.values()))
+        self.net = problem.solution_net(self.model)
         self.trainable = Trainable(self.model, self.unknowns)
         self.resample, self.eval_every, self.log_every = resample, eval_every, log_every
         self.progress_enabled, self.plot = progress, plot
