@@ -64,17 +64,17 @@ class RadialBallSampler:
 
     Large CPU draws (at least ``min_count`` numbers) come from ``normal``:
 
-    - ``torch`` (default): torch's normal sampler, rows split over ``threads`` Python threads (torch's sampler
-      is single-threaded), each with its own generator seeded from the caller's;
-    - ``counter``: counter-based SplitMix64 words and Box-Muller in vectorised tensor operations
-      (``sciml/geometry/gaussian.py``), keyed by one draw from the caller's generator.
+    - ``counter`` (default): a keyed 32-bit counter hash and Box-Muller in one compiled, multi-threaded loop
+      (``sciml/geometry/gaussian.py``), keyed by one draw from the caller's generator;
+    - ``torch``: torch's normal sampler, rows split over ``threads`` Python threads (torch's sampler is
+      single-threaded), each with its own generator seeded from the caller's.
 
     Either way a seed fixes the points. Smaller draws, and draws on GPUs, use ``torch.randn`` directly.
     """
 
     min_count = 1 << 20
 
-    def __init__(self, dim: int, threads: int | None = None, normal: str = "torch") -> None:
+    def __init__(self, dim: int, threads: int | None = None, normal: str = "counter") -> None:
         self.dim = positive_int(dim, "dim")
         if normal not in NORMALS:
             raise ConfigError("normal", f"unknown value {normal!r}; options: {', '.join(NORMALS)}")
@@ -149,15 +149,15 @@ class BallPDE(Problem):
             apart.
         compile: fuse the exact ``f`` with ``torch.compile`` (worth it from ``d ~ 10⁴``).
         block: columns per block when evaluating ``f`` (bounds the temporaries at very large ``d``).
-        normal: how large CPU draws of Gaussian directions are made: ``torch`` (torch's sampler on threads)
-            or ``counter`` (counter-based, vectorised); see :class:`RadialBallSampler`.
+        normal: how large CPU draws of Gaussian directions are made: ``counter`` (counter-based, compiled) or
+            ``torch`` (torch's sampler on threads); see :class:`RadialBallSampler`.
     """
 
     time_variable = None
 
     def __init__(self, dim: int = 100, equation: str = "allen_cahn", solution: str = "two_body",
                  batch_size: int = 100, seed: int = 0, coefficients: str = "torch", compile: bool = False,
-                 block: int = 1 << 16, normal: str = "torch") -> None:
+                 block: int = 1 << 16, normal: str = "counter") -> None:
         self.size = positive_int(dim, "dim")
         if equation not in EQUATIONS:
             raise ConfigError("equation", f"unknown equation {equation!r}; options: {', '.join(EQUATIONS)}")

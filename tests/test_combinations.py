@@ -40,6 +40,7 @@ QUIET = ["trainer.progress=false", "trainer.eval_every=0", "trainer.log_every=0"
 #: small sizes per model (keys differ between models)
 SMALL_MODEL = {
     "mlp": ["model.width=12", "model.depth=2"], "modified_mlp": ["model.width=12", "model.depth=2"],
+    "laaf": ["model.width=12", "model.depth=2"], "gaaf": ["model.width=12", "model.depth=2"],
     "fourier": ["model.width=12", "model.depth=2"], "periodic_mlp": ["model.width=12", "model.depth=2"],
     "separable": ["model.width=8", "model.rank=2"], "lagrangian": ["model.x_width=8", "model.u_width=8",
                                                                    "model.u_depth=2"],
@@ -179,6 +180,28 @@ def test_causal_weighting_composes_with_every_trainer(trainer, terms, one_thread
     assert 0 < built.techniques["causal"].weights.min_weight <= 1
 
 
+#: PINNacle's method columns as techniques (adapting every 2 steps, so that the 4 steps adapt twice)
+TECHNIQUES = {"rar": ["trainer.adaptive.method=rar", "trainer.adaptive.every=2", "trainer.adaptive.add=4",
+                      "trainer.adaptive.candidates=64"],
+              "rad": ["trainer.adaptive.method=rad", "trainer.adaptive.every=2", "trainer.adaptive.candidates=64"],
+              "gpinn": ["trainer.gpinn.enabled=true"]}
+TECHNIQUE_TRAINER = [(q, t, o, r) for q in TECHNIQUES for t in TRAINERS for o in KINDS
+                     for r in (("true", "false") if t == "pinn" else ("true",))]
+
+
+def technique_trainer(technique: str, trainer: str, optimizer: str, resample: str = "true") -> list[str]:
+    problem = ["pde=poisson_ball", "pde.dim=4", "pde.batch_size=32"] if trainer == "sdgd" else CONVECTION
+    terms = ["trainer.adaptive.terms=[x]", "trainer.gpinn.terms=[x]"] if trainer == "lpinn" else []
+    return [*problem, f"trainer={trainer}", *TRAINER_PARTNERS[trainer], *TRAINER_ARGS[trainer],
+            *TECHNIQUES[technique], *terms, f"optimizer={optimizer}", f"trainer.resample={resample}"]
+
+
+@pytest.mark.parametrize("technique,trainer,optimizer,resample", TECHNIQUE_TRAINER,
+                         ids=[f"{q}-{t}-{o}-resample_{r}" for q, t, o, r in TECHNIQUE_TRAINER])
+def test_technique_under_every_trainer(technique, trainer, optimizer, resample, one_thread):
+    train(technique_trainer(technique, trainer, optimizer, resample))
+
+
 @pytest.mark.parametrize("balancer", BALANCERS)
 def test_lbfgs_sees_one_objective_per_step(balancer, one_thread):
     """Every evaluation inside an L-BFGS step (its line search included) uses the weights decided at the
@@ -225,6 +248,12 @@ def matrix_markdown() -> str:
     for b in BALANCERS:
         cells = ["/".join(train(balancer_trainer(b, t, o))[0] for o in KINDS) for t in ("causal", "lpinn", "sdgd")]
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
+    lines += ["", "#### Technique × trainer (first-order / quasi-Newton / Gauss-Newton)", "",
+              "| technique | " + " | ".join(f"{t}: {'/'.join(KINDS)}" for t in TRAINERS) + " |",
+              "|---" * (len(TRAINERS) + 1) + "|"]
+    for q in TECHNIQUES:
+        cells = ["/".join(train(technique_trainer(q, t, o))[0] for o in KINDS) for t in TRAINERS]
+        lines.append(f"| {q} | " + " | ".join(cells) + " |")
     lines += ["", "#### Balancer × optimizer on an inverse problem (an unknown Robin coefficient)", "",
               "| balancer | " + " | ".join(OPTIMIZERS) + " |", "|---" * (len(OPTIMIZERS) + 1) + "|"]
     for b in BALANCERS:

@@ -8,15 +8,35 @@ from scipy import stats
 
 from pdes.ball import RadialBallSampler
 from sciml.errors import ConfigError
-from sciml.geometry.gaussian import counter_normal, splitmix64
+from sciml.geometry.gaussian import counter_normal, hash_words, lowbias32
 
 N = 1 << 21
 
 
-def test_splitmix64_matches_the_reference_recurrence():
-    # SplitMix64 with seed 0: the first outputs of the published generator
-    words = splitmix64(torch.tensor(0, dtype=torch.int64), 3).tolist()
-    assert [w & (2**64 - 1) for w in words] == [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+def reference_lowbias32(x: int) -> int:
+    """Wellons' lowbias32 on Python integers (unbounded, masked to 32 bits after each product)."""
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x846CA68B) & 0xFFFFFFFF
+    return x ^ (x >> 16)
+
+
+def test_lowbias32_matches_the_reference_on_the_whole_word_range():
+    # edges of the 32-bit range (where a signed 32-bit or an unsplit 64-bit product would overflow) and a spread
+    words = [0, 1, 2, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF, *range(12345, 2**32, 2**32 // 997)]
+    assert lowbias32(torch.tensor(words, dtype=torch.int64)).tolist() == [reference_lowbias32(w) for w in words]
+    keys = torch.tensor([0xDEADBEEF, 0x0BADF00D])
+    expected = [reference_lowbias32(reference_lowbias32(i ^ 0xDEADBEEF) ^ 0x0BADF00D) for i in range(8)]
+    assert hash_words(keys, torch.arange(8)).tolist() == expected
+
+
+def test_compiled_draw_equals_the_eager_operations():
+    # the compiled loop computes the same words; only the rounding of log/cos/sin may differ
+    for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+        fast = counter_normal((64, 1001), torch.Generator().manual_seed(11), dtype)
+        slow = counter_normal((64, 1001), torch.Generator().manual_seed(11), dtype, compiled=False)
+        assert fast.dtype == dtype and torch.allclose(fast, slow, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -8,8 +8,9 @@ from sciml.balancing.grad_norm import GradNorm
 from sciml.balancing.lra_code import LRACode
 from sciml.balancing.lra_paper import LRAPaper
 from sciml.balancing.lra_pinnacle import LRAPinnacle
+from sciml.balancing.ntk import NTKWeights
 from sciml.balancing.pcgrad import PCGrad
 from sciml.balancing.relobralo import ReLoBRaLo
 
 __all__ = ["Balancer", "CAGrad", "FixedWeights", "GCond", "GradNorm", "LRACode", "LRAPaper", "LRAPinnacle",
-           "PCGrad", "ReLoBRaLo"]
+           "NTKWeights", "PCGrad", "ReLoBRaLo"]

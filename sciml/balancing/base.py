@@ -9,13 +9,19 @@ that one objective, whatever it consumes:
   ``∇ Σ α_i L_i`` unless the balancer writes a direction with memory of its own (GCond's momentum);
 - a closure phase (L-BFGS, SSBFGS) re-evaluates :meth:`Balancer.objective` with the step's ``α`` at every
   point of its line search: one fixed objective per step;
-- a Gauss-Newton phase (LM, GNS, ENGD) linearises the residual vector weighted by ``α``.
+- a Gauss-Newton phase (LM, GNS, ENGD) linearises the residual vector weighted by ``α``;
+- a term-gradient phase (MultiAdam) gets ``α`` with the per-term gradients :meth:`term_gradients` and weights
+  its groups' normalised directions by it (:mod:`sciml.optim.multiadam`).
 
 Weighting balancers (annealing, ReLoBRaLo, gradient norms) decide ``α`` as their weights. Gradient-surgery
 balancers (PCGrad, CAGrad, GCond) produce a direction that is a non-negative combination of the term
 gradients, ``d = Σ_i α_i ∇L_i``, so their decision is that combination: in a first-order phase ``∇ Σ α_i
 L_i`` is exactly their direction, and a second-order phase minimises the objective whose gradient at the
 step's start is that direction.
+
+A balancer that looks at the residual vectors themselves (NTK weights) sets ``needs_residuals``: the trainer
+then keeps each term's residual vector from the step's loss evaluation and hands it over
+(:meth:`take_residuals`) before the decision.
 
 A balancer is an ``nn.Module`` whose state (weights, moving averages, counters) lives in buffers, saved with
 ``state_dict`` and restored exactly. Subclasses implement one method, :meth:`Balancer.update`; the entry
@@ -24,17 +30,34 @@ points :meth:`decide`, :meth:`backward` and :meth:`objective` are final.
 
 from __future__ import annotations
 
-from typing import final
+from typing import ClassVar, final
 
 import torch
 from torch import Tensor, nn
 
 from sciml.collective import average
+from sciml.errors import ConfigError
+
+
+def pde_terms(names: list[str], chosen: list[str] | None = None) -> list[str]:
+    """The PDE residual terms among ``names``: ``chosen`` (each must be a term), else ``pde`` when there is
+    one, else the first term (as the annealing balancers choose their reference: the LPINN's characteristic
+    residual ``x``). Problems with several PDE residuals (Navier-Stokes' ``mom_x, mom_y, cont``) list them."""
+    if chosen is None:
+        return ["pde"] if "pde" in names else names[:1]
+    chosen = list(chosen)
+    unknown = [n for n in chosen if n not in names]
+    if unknown or not chosen:
+        raise ConfigError("pde_terms", f"must name some of the terms {list(names)}, got {chosen}")
+    return chosen
 
 
 class Balancer(nn.Module):
     """Base class. ``weights`` holds the balancer's term weights, ``objective_weights`` the step's ``α``,
     ``decisions`` the number of decisions taken (one per optimizer step)."""
+
+    #: whether :meth:`update` reads the step's residual vectors (:meth:`residuals`)
+    needs_residuals: ClassVar[bool] = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,6 +67,7 @@ class Balancer(nn.Module):
         self.register_buffer("objective_weights", torch.ones(0, dtype=torch.float64))
         self.register_buffer("decisions", torch.zeros((), dtype=torch.int64))
         self._grads: list[list[Tensor]] | None = None
+        self._residuals: dict[str, Tensor] | None = None
 
     def setup(self, names: list[str], params: list[nn.Parameter], initial: dict[str, float] | None = None) -> None:
         """Bind to the problem's terms and the model's trainable parameters."""
@@ -61,20 +85,35 @@ class Balancer(nn.Module):
     def update(self, losses: dict[str, Tensor], step: int, first_order: bool) -> Tensor:
         """Update the balancer's state from the step's ``losses`` and return the objective weights ``α``.
 
-        Called once per optimizer step; ``first_order`` says whether the active phase takes a gradient
-        (where a balancer may also write a direction with memory, :meth:`write_gradient`). Per-term
-        gradients come from :meth:`term_gradients` (cached for the step).
+        Called once per optimizer step; ``first_order`` says whether the active phase takes ``p.grad``,
+        which the balancer then writes (:meth:`write_gradient`, a direction with memory for GCond); it is
+        false in closure, Gauss-Newton and term-gradient phases. Per-term gradients come from
+        :meth:`term_gradients` (cached for the step), residual vectors from :meth:`residuals`.
         """
         raise NotImplementedError
 
     @final
     def decide(self, losses: dict[str, Tensor], step: int, first_order: bool = False) -> Tensor:
-        """The step's decision: ``α`` (float64) from :meth:`update`, recorded in ``objective_weights``."""
+        """The step's decision: ``α`` (float64) from :meth:`update`, recorded in ``objective_weights``.
+        The residual vectors handed for it are released afterwards."""
         self._grads = None
         alpha = self.update(losses, step, first_order).detach().to(torch.float64)
+        self._residuals = None
         self.objective_weights = alpha.to(self.objective_weights.device)
         self.decisions += 1
         return alpha
+
+    def take_residuals(self, residuals: dict[str, Tensor]) -> None:
+        """The trainer hands the step's residual vectors (per term, flattened, with graph; the losses are
+        their mean squares) before :meth:`decide`, when ``needs_residuals`` is set."""
+        self._residuals = residuals
+
+    def residuals(self) -> dict[str, Tensor]:
+        """The residual vectors handed for this decision (:meth:`take_residuals`)."""
+        if self._residuals is None:
+            raise RuntimeError(f"{type(self).__name__} needs the step's residual vectors: hand them with "
+                               "take_residuals before decide")
+        return self._residuals
 
     @final
     def objective(self, losses: dict[str, Tensor]) -> Tensor:

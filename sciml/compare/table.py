@@ -43,17 +43,21 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def markdown(rows: list[dict]) -> str:
-    head = "| " + " | ".join(COLUMNS) + " |\n|" + "---|" * len(COLUMNS) + "\n"
-    return head + "".join("| " + " | ".join(_fmt(r[c]) for c in COLUMNS) + " |\n" for r in rows)
+def markdown(rows: list[dict], columns: list[str] = COLUMNS) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "".join("| " + " | ".join(_fmt(r[c]) for c in columns) + " |\n" for r in rows)
+
+
+def write_csv(rows: list[dict], path: Path, columns: list[str] = COLUMNS) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def write_tables(rows: list[dict], out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    md, csv_path = out / "table.md", out / "table.csv"
+    md = out / "table.md"
     md.write_text(markdown(rows))
-    with csv_path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return md, csv_path
+    return md, write_csv(rows, out / "table.csv")

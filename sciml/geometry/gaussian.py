@@ -1,69 +1,92 @@
-"""Counter-based standard normal numbers for very wide CPU draws: SplitMix64 words and Box-Muller.
+"""Counter-based standard normal numbers for very wide CPU draws: a keyed 32-bit integer hash and Box-Muller.
 
 torch's CPU normal sampler runs one mt19937 stream on one thread (≈ 3.4–4.5 ns per number); at
-``d = 10⁶`` the SDGD step's 10⁸ fresh Gaussian numbers then cost about a third of the step. Here the
-numbers are a pure function of a key and their position, so they are drawn by one vectorised,
-multi-threaded sequence of tensor operations:
+``d = 10⁶`` the SDGD step's 10⁸ fresh Gaussian numbers then cost about half of the step. Here the numbers
+are a pure function of a key and their position, so one compiled, vectorised, multi-threaded loop draws
+them (:func:`counter_normal`; eager tensor operations compute the same words, :func:`hash_words`):
 
-- word ``i`` is SplitMix64's output for counter ``i`` under the key (Steele, Lea & Flood, OOPSLA 2014,
-  "Fast splittable pseudorandom number generators": ``z = key + (i + 1) γ``, ``γ = 0x9E3779B97F4A7C15``,
-  then Stafford's "variant 13" 64-bit finaliser); SplitMix64 passes TestU01's BigCrush;
-- each word gives two uniforms, its high and low bits (24 bits each in single precision, 32 in double;
-  the first is shifted by half an ulp into ``(0, 1)``), and the Box-Muller transform maps them to two
-  independent standard normals ``√(−2 ln u₁) (cos 2πu₂, sin 2πu₂)``: the first half of the output holds
-  the cosines, the second half the sines.
+- word ``i`` is ``H(H(i ⊕ k₁) ⊕ k₂)`` for a 32-bit counter ``i`` and two 32-bit keys, with ``H`` C. Wellons'
+  "lowbias32" integer hash (``x ⊕= x ≫ 16; x ·= 0x7feb352d; x ⊕= x ≫ 15; x ·= 0x846ca68b; x ⊕= x ≫ 16``,
+  all modulo ``2³²``; hash-prospector, 2018), a bijection of the 32-bit words with a low avalanche bias;
+  two keyed rounds decorrelate draws under different keys (no key's stream is a shifted copy of another's);
+- the arithmetic is exact in ``int64`` and never overflows: every value stays below ``2³²`` and each
+  product ``x · c mod 2³²`` is taken as ``x · c_lo + ((x · c_hi) mod 2¹⁶) · 2¹⁶`` with the 16-bit halves of
+  ``c`` (products below ``2⁴⁸``). Signed overflow, which C++ leaves undefined, therefore never occurs, and
+  the compiled loop computes the same words as the eager operations;
+- normal pair ``p`` takes words ``2p`` and ``2p + 1`` as two uniforms (their top 24 bits in single
+  precision, shifted by half an ulp into ``(0, 1)``; all 32 bits in double) and the Box-Muller transform
+  ``√(−2 ln u₁) (cos 2πu₂, sin 2πu₂)``: the first half of the output holds the cosines, the second the sines.
 
-The key is drawn from the caller's generator, so a seed fixes every number and the generator's state
-(which checkpoints save) fixes the next draw. The integer arithmetic wraps modulo ``2⁶⁴`` in ``int64``
-(eager torch operations wrap; a ``torch.compile``d version of this function gave wrong words on CPU, as
-C++ leaves signed overflow undefined, so it is not compiled).
+The keys are drawn from the caller's generator, so a seed fixes every number and the generator's state
+(which checkpoints save) fixes the next draw. One draw holds at most ``2³²`` words.
 """
 
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import torch
 from torch import Tensor
 
-_GAMMA = 0x9E3779B97F4A7C15 - (1 << 64)  # 64-bit constants as the int64 values with the same bits
-_MIX1 = 0xBF58476D1CE4E5B9 - (1 << 64)
-_MIX2 = 0x94D049BB133111EB - (1 << 64)
+_LOW16 = (1 << 16) - 1
 _LOW32 = (1 << 32) - 1
+_MULTIPLIERS = (0x7FEB352D, 0x846CA68B)
+MAX_WORDS = 1 << 32
 
 
-def _shift(x: Tensor, k: int) -> Tensor:
-    """Logical right shift of the 64 bits of ``x`` by ``0 < k < 64``."""
-    return (x >> k) & ((1 << (64 - k)) - 1)
+def _mul32(x: Tensor, c: int) -> Tensor:
+    """``x · c mod 2³²`` for ``0 ≤ x < 2³²`` without an intermediate of ``2⁴⁹`` or more."""
+    return (x * (c & _LOW16) + (((x * (c >> 16)) & _LOW16) << 16)) & _LOW32
 
 
-def splitmix64(key: Tensor, count: int) -> Tensor:
-    """SplitMix64 words ``0 … count − 1`` under ``key`` (a 0-d ``int64`` tensor), as ``int64``."""
-    z = key + torch.arange(1, count + 1, dtype=torch.int64, device=key.device) * _GAMMA
-    z = (z ^ _shift(z, 30)) * _MIX1
-    z = (z ^ _shift(z, 27)) * _MIX2
-    return z ^ _shift(z, 31)
+def lowbias32(x: Tensor) -> Tensor:
+    """Wellons' lowbias32 hash of 32-bit words held in ``int64`` (values in ``[0, 2³²)``)."""
+    x = x ^ (x >> 16)
+    x = _mul32(x, _MULTIPLIERS[0])
+    x = x ^ (x >> 15)
+    x = _mul32(x, _MULTIPLIERS[1])
+    return x ^ (x >> 16)
 
 
-def box_muller_normals(key: Tensor, pairs: int, dtype: torch.dtype) -> Tensor:
-    """``2 · pairs`` standard normals from the words of :func:`splitmix64` (see the module docstring)."""
+def hash_words(keys: Tensor, counter: Tensor) -> Tensor:
+    """The words at the positions ``counter`` (``int64`` in ``[0, 2³²)``) under the two 32-bit ``keys``."""
+    return lowbias32(lowbias32(counter ^ keys[0]) ^ keys[1])
+
+
+def box_muller_normals(keys: Tensor, pairs: int, dtype: torch.dtype) -> Tensor:
+    """``2 · pairs`` standard normals from the words of :func:`hash_words` (see the module docstring)."""
     wide = dtype == torch.float64
     bits = 32 if wide else 24
     work = torch.float64 if wide else torch.float32
-    z = splitmix64(key, pairs)
+    first = 2 * torch.arange(pairs, dtype=torch.int64, device=keys.device)
     scale = 2.0 ** -bits
-    u1 = (_shift(z, 64 - bits).to(work) + 0.5) * scale
-    u2 = ((z & _LOW32) >> (32 - bits)).to(work) * scale
+    u1 = ((hash_words(keys, first) >> (32 - bits)).to(work) + 0.5) * scale
+    u2 = (hash_words(keys, first + 1) >> (32 - bits)).to(work) * scale
     radius = torch.sqrt(-2.0 * torch.log(u1))
     angle = (2 * math.pi) * u2
     return torch.cat([radius * torch.cos(angle), radius * torch.sin(angle)]).to(dtype)
 
 
-def counter_normal(shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype = torch.float32) -> Tensor:
-    """Standard normals of ``shape`` on the generator's device, keyed by one draw from ``generator``."""
-    key = torch.randint(0, 2**62, (), generator=generator, device=generator.device)
+@cache
+def _compiled_draw(pairs: int, dtype: torch.dtype):
+    """One compiled loop per draw size (the SDGD step draws one size throughout)."""
+    def draw(keys: Tensor) -> Tensor:
+        return box_muller_normals(keys, pairs, dtype)
+    return torch.compile(draw, dynamic=False)
+
+
+def counter_normal(shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype = torch.float32,
+                   compiled: bool = True) -> Tensor:
+    """Standard normals of ``shape`` on the generator's device, keyed by one draw from ``generator``;
+    ``compiled=False`` computes the same words with eager operations (slower, several full-size temporaries)."""
+    keys = torch.randint(0, 1 << 32, (2,), generator=generator, device=generator.device, dtype=torch.int64)
     count = math.prod(shape)
-    return box_muller_normals(key, (count + 1) // 2, dtype)[:count].view(shape)
+    pairs = (count + 1) // 2
+    if 2 * pairs > MAX_WORDS:
+        raise ValueError(f"a counter draw holds at most {MAX_WORDS} numbers, asked for {count}")
+    draw = _compiled_draw(pairs, dtype) if compiled else (lambda k: box_muller_normals(k, pairs, dtype))
+    return draw(keys)[:count].view(shape)
 
 
-__all__ = ["box_muller_normals", "counter_normal", "splitmix64"]
+__all__ = ["box_muller_normals", "counter_normal", "hash_words", "lowbias32"]

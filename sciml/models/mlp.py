@@ -10,6 +10,11 @@ started from ``h¹ = e_i`` and ``h² = 0``. The first layer's tangent along ``e_
 ``W₁`` (divided by the input scale), so no ``d``-sized tangent is ever formed and the cost per direction is
 that of the hidden layers only. ``dims`` may also be a float ``(m, d)`` matrix of arbitrary directions ``v``
 (first-layer tangent ``W₁ v``), which is what Hutchinson trace estimation needs.
+
+With ``adaptive = laaf | gaaf`` hidden layer ``k`` computes ``σ(c_k ⊙ z)`` with a trainable slope
+``c_k = n a_k`` (Jagtap et al. 2020; :func:`sciml.models.activations.adaptive_slopes`). The slope scales the
+pre-activation, so its jet ``(c z, c z¹, c z²)`` enters ``σ``'s: ``h'¹ = c σ'(cz) z¹`` and
+``h'² = c² σ''(cz) (z¹)² + c σ'(cz) z²`` (:func:`~sciml.models.activations.sloped_jet`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import torch
 from torch import Tensor, nn
 
 from sciml.errors import ConfigError, positive_int
+from sciml.models.activations import Jet, adaptive_slopes, sloped_jet
 from sciml.models.activations import activation as lookup_activation
-from sciml.models.jets import propagate
+from sciml.models.jets import dense_jet, linear_jet
 from sciml.models.wide import input_layer_jet, linear
 
 
@@ -42,12 +48,19 @@ class MLP(nn.Module):
     standardise the inputs; the statistics come from the problem's domain). ``output_scale`` multiplies the
     output: the output-side counterpart of input standardisation, for solutions of magnitude ``≫ 1``, which a
     unit-scale tanh network can otherwise only reach by saturating its hidden units.
+
+    ``adaptive`` (``none | laaf | gaaf``) gives every hidden layer trainable activation slopes, per neuron
+    or per layer, scaled by ``slope_scale`` (the papers' ``n``); they are ordinary parameters
+    (``slopes.k``), so every optimizer trains them and checkpoints keep them. The slope-recovery loss term of
+    the LAAF paper is not available (``slope_recovery=true`` is refused): a loss on parameters alone is not a
+    residual at collocation points, which is what every loss term of a problem is.
     """
 
     def __init__(self, in_dim: int, out_dim: int, width: int = 50, depth: int = 4,
                  activation: str = "tanh", init: str = "xavier_normal",
                  input_stats: tuple[Tensor, Tensor] | None = None, normalize: bool = True,
-                 output_scale: float = 1.0) -> None:
+                 output_scale: float = 1.0, adaptive: str = "none", slope_scale: float = 10.0,
+                 slope_recovery: bool = False) -> None:
         super().__init__()
         if not output_scale > 0:
             raise ConfigError("output_scale", f"must be positive, got {output_scale!r}")
@@ -60,10 +73,15 @@ class MLP(nn.Module):
         self.in_dim, self.out_dim, self.width, self.depth = in_dim, out_dim, width, depth
         self.activation_name = activation
         self.act, self.act_jet = lookup_activation(activation)
+        if slope_recovery:
+            raise ConfigError("slope_recovery", "the slope-recovery loss term is not available (a loss on the "
+                              "slopes alone is no residual at collocation points); set it to false")
         sizes = [in_dim] + [width] * depth + [out_dim]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         for layer in self.layers:
             init_linear(layer, init)
+        self.slopes = adaptive_slopes(adaptive, depth, width, slope_scale)  # deterministic: draws nothing
+        self.adaptive, self.slope_scale = adaptive, float(slope_scale)
         mean = torch.zeros(in_dim)
         std = torch.ones(in_dim)
         if normalize and input_stats is not None:
@@ -90,11 +108,26 @@ class MLP(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         h = self.normalize(x)
         first = self.layers[0]
-        h = self.act(first(h) if torch.is_grad_enabled() else linear(h, first.weight, first.bias))
-        for layer in self.layers[1:-1]:
-            h = self.act(layer(h))
+        z = first(h) if torch.is_grad_enabled() else linear(h, first.weight, first.bias)
+        h = self.act(self.sloped(0, z))
+        for k, layer in enumerate(self.layers[1:-1], 1):
+            h = self.act(self.sloped(k, layer(h)))
         y = self.layers[-1](h)
         return y if self.output_scale == 1.0 else y * self.output_scale
+
+    def slope(self, k: int) -> Tensor:
+        """The adaptive slope ``c_k = n a_k`` of hidden layer ``k`` (shape ``(width,)`` or ``(1,)``)."""
+        return self.slope_scale * self.slopes[k]
+
+    def sloped(self, k: int, z: Tensor) -> Tensor:
+        """The pre-activation ``z`` of hidden layer ``k`` times its slope (``z`` itself without slopes)."""
+        return z if self.slopes is None else self.slope(k) * z
+
+    def activation_jets(self) -> list[Jet]:
+        """One activation jet per hidden layer: ``σ``'s, or that of ``z ↦ σ(c_k z)`` with adaptive slopes."""
+        if self.slopes is None:
+            return [self.act_jet] * self.depth
+        return [sloped_jet(self.act_jet, self.slope(k)) for k in range(self.depth)]
 
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along coordinate directions ``dims``.
@@ -108,16 +141,20 @@ class MLP(nn.Module):
         scale = self.input_scale if self.scaled_input else None
         # tangent (m, width): column i of W₁ over std_i, gathered without d-sized work (sciml/models/wide.py)
         z, tangent = input_layer_jet(self.normalize(x), first.weight, first.bias, scale, dims)
-        h, s1, s2 = self.act_jet(z)
+        jets = self.activation_jets()
+        h, s1, s2 = jets[0](z)
         # at the first layer the tangent does not depend on the point and the second-order term is zero
         h1 = s1.unsqueeze(1) * tangent
         h2 = s2.unsqueeze(1) * tangent.square()
-        jet = propagate(self.layers[1:], self.act_jet, h, h1, h2)
+        for layer, act_jet in zip(self.layers[1:-1], jets[1:]):
+            h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2)
+        jet = linear_jet(self.layers[-1], h, h1, h2)
         return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
 
     def extra_repr(self) -> str:
         return f"in={self.in_dim}, out={self.out_dim}, width={self.width}, depth={self.depth}, " \
-               f"activation={self.activation_name}"
+               f"activation={self.activation_name}" + \
+               ("" if self.slopes is None else f", adaptive={self.adaptive}, slope_scale={self.slope_scale}")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -8,7 +8,10 @@ attribute ``consumes`` (:data:`CONSUMES`), and the trainer hands it exactly that
 - ``"closure"`` (L-BFGS, SSBFGS): ``optimizer.step(closure)``, the closure re-evaluating one fixed
   objective (the step's balancer decision) and its gradient;
 - ``"residuals"`` (Gauss-Newton type): ``optimizer.step(closure, residuals=fn, linearize=jac)``, ``fn()``
-  the weighted residual vector ``r`` with objective ``‖r‖²`` on the current parameters.
+  the weighted residual vector ``r`` with objective ``‖r‖²`` on the current parameters;
+- ``"term_gradients"`` (MultiAdam): ``optimizer.step(term_gradients={term: [∇_θ L_i per parameter]},
+  weights={term: α_i})``, the balancer's per-term gradients and decision, on fresh points as for
+  ``"gradient"``.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-CONSUMES = ("gradient", "closure", "residuals")
+CONSUMES = ("gradient", "closure", "residuals", "term_gradients")
 
 
 @dataclass
@@ -44,8 +47,9 @@ class Phase:
 
     @property
     def first_order(self) -> bool:
-        """Whether the phase takes a gradient (balancers may then write a direction with memory)."""
-        return self.consumes == "gradient"
+        """Whether the phase takes a gradient (of the objective, or per term) once per step, on fresh points
+        and with compiled losses when they are compiled."""
+        return self.consumes in ("gradient", "term_gradients")
 
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])

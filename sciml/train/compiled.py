@@ -12,7 +12,10 @@ Which steps are compiled (the setting ``trainer.compile``, :data:`SETTINGS`):
 - only the exact engine (:class:`~sciml.engines.base.Engine` itself): stochastic engines draw directions from
   the trainer's generator on every evaluation;
 - only an :class:`~sciml.models.MLP` (modified MLP included; both are captured as one graph without breaks),
-  in a single process, without causal weighting and without unknowns;
+  in a single process, without techniques (causal weighting, adaptive sampling, gPINN, whose terms take a
+  gradient inside the loss) and without unknowns;
+- only balancers that read the losses (not ``needs_residuals``, as the NTK weights do: the graph returns
+  the losses alone);
 - only points of the shapes of the first compiled call (compiled with ``dynamic=False``): other shapes (a
   final partial batch, a refreshed set of another size) are evaluated eagerly instead of recompiled.
 
@@ -79,7 +82,9 @@ def eager_reason(setting: str, trainer: Trainer) -> str | None:
     if not isinstance(trainer.model, MLP):
         return f"model {type(trainer.model).__name__} (only MLP and modified MLP are compiled)"
     if trainer.world.active or trainer.techniques or len(trainer.unknowns):
-        return "data parallelism, causal weighting or unknowns"
+        return "data parallelism, a technique (causal weighting, adaptive sampling, gPINN) or unknowns"
+    if trainer.balancer.needs_residuals:
+        return f"balancer {type(trainer.balancer).__name__} reads the residual vectors (only losses are compiled)"
     steps = sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
                 for phase in trainer.plan.phases if phase.first_order)
     if not steps:

@@ -7,7 +7,8 @@ One step, as data flows (the step contract of ``docs/DESIGN.md``)::
     losses = {term: mean(residual(field)**2)}
     α = balancer.decide(losses)                      once per step: the step minimises Σ α_i L_i
     optimizer.step(...)                              given what it consumes: p.grad, a closure of the one
-                                                     objective, or the α-weighted residuals and Jacobian
+                                                     objective, the α-weighted residuals and Jacobian, or
+                                                     the per-term gradients with α
     techniques, callbacks: causal schedule, metrics row, progress bar
 
 The SDGD trainer is this loop with a stochastic engine; nothing here depends on the engine's kind.
@@ -31,10 +32,12 @@ from sciml.fields import Field, evaluate
 from sciml.optim.gauss_newton import residual_jacobian
 from sciml.optim.plan import Phase, Plan
 from sciml.problem import Problem, Reference, Term
+from sciml.train.adaptive_sampling import AdaptiveSampling
 from sciml.train.causal import CausalTechnique
 from sciml.train.checkpointing import CheckpointManager
-from sciml.train.compiled import CompiledLosses, compile_setting, eager_reason
+from sciml.train.compiled import CompiledLosses, Points, compile_setting, eager_reason
 from sciml.train.distributed import World, average_gradients, shard
+from sciml.train.gpinn import GradientEnhancement
 from sciml.train.guard import DivergenceGuard
 from sciml.train.jacobian import per_point_jacobian
 from sciml.train.progress import Progress
@@ -106,6 +109,10 @@ class Trainer:
         progress / plot: the progress bar; the end-of-run prediction plot.
         causal: options of the causal weighting technique (:class:`~sciml.train.causal.CausalTechnique`),
             ``None`` or ``{"enabled": False}`` for none.
+        adaptive: options of residual-based adaptive sampling (:class:`~sciml.train.adaptive_sampling.
+            AdaptiveSampling`: ``method`` ``rar`` or ``rad``), ``None`` or ``{"method": "none"}`` for none.
+        gpinn: options of the gPINN derivative terms (:class:`~sciml.train.gpinn.GradientEnhancement`),
+            ``None`` or ``{"enabled": False}`` for none.
         compile: ``true``, ``false`` or ``"auto"``: evaluate the losses of first-order phases under the exact
             engine with an MLP by one ``torch.compile``-d graph, forward and backward
             (:mod:`sciml.train.compiled`; ``compile_route`` and the summary's ``compile`` say whether it
@@ -123,7 +130,8 @@ class Trainer:
                  metrics: str | list[str] = "auto", eval_resolution: int = 100, eval_points: int = 20_000,
                  progress: bool = True, plot: bool = True, seed: int = 0,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
-                 causal: dict | None = None, compile: bool | str = "auto", run: RunSettings | None = None) -> None:
+                 causal: dict | None = None, adaptive: dict | None = None, gpinn: dict | None = None,
+                 compile: bool | str = "auto", run: RunSettings | None = None) -> None:
         run = run or RunSettings()
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every), ("refresh_every", refresh_every)):
@@ -144,7 +152,7 @@ class Trainer:
         self.guard = run.guard or DivergenceGuard()
         self.generator = torch.Generator(self.device).manual_seed(seed)
         self.terms: dict[str, Term] = problem.terms()
-        self.techniques = self._techniques(causal)
+        self.techniques = self._techniques(causal, adaptive, gpinn)
         self.metric_names = self._resolve_metrics(metrics)
         self.reference: Reference | None = None
         if self.metric_names:
@@ -185,19 +193,32 @@ class Trainer:
         self.session_rates: dict[str, float | int | None] = {}  # step rates of the last session that ran steps
         self.jacobian_route: dict[str, str] = {}  # per term: how linearize built its rows ("per point", "backward")
 
-    def _techniques(self, causal: dict | None) -> dict[str, CausalTechnique]:
-        """Build the enabled techniques and let them wrap the residuals of the terms they act on."""
-        techniques = {}
-        options = dict(causal or {})
-        if causal is not None and options.pop("enabled", True):
+    def _techniques(self, causal: dict | None, adaptive: dict | None, gpinn: dict | None) -> dict[str, object]:
+        """Build the enabled techniques: gPINN adds its derivative terms (of the residuals as the problem
+        defines them), adaptive sampling keeps the residuals of the terms it adapts as they are, and then
+        causal weighting wraps the residuals of the terms it weights (derivative terms included, when named)."""
+        techniques: dict[str, object] = {}
+        builders = (("gpinn", gpinn, lambda o: GradientEnhancement(self.problem, self.engine, self.terms, **o)),
+                    ("adaptive", adaptive, lambda o: AdaptiveSampling(self.terms, self.field, self.generator,
+                                                                      self.dtype, self.world, **o)),
+                    ("causal", causal, lambda o: CausalTechnique(self.problem, list(self.terms), **o)))
+        for key, given, build in builders:
+            options = dict(given or {})
+            # adaptive sampling is switched by its method, the others by ``enabled``
+            on = options.get("method", "none") != "none" if key == "adaptive" else options.pop("enabled", True)
+            if given is None or not on:
+                continue
             try:
-                technique = CausalTechnique(self.problem, list(self.terms), **options)
+                technique = build(options)
             except TypeError as error:
-                raise ConfigError("trainer.causal", str(error)) from None
+                raise ConfigError(f"trainer.{key}", str(error)) from None
             techniques[technique.name] = technique
+            if isinstance(technique, GradientEnhancement):
+                self.terms.update(technique.terms)
         for technique in techniques.values():
-            for name, term in self.terms.items():
-                term.residual = technique.wrap(name, term.residual)
+            if hasattr(technique, "wrap"):
+                for name, term in self.terms.items():
+                    term.residual = technique.wrap(name, term.residual)
         return techniques
 
     # --- configuration checks ---------------------------------------------------------------------------
@@ -221,21 +242,57 @@ class Trainer:
     def sample(self) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         points = {}
         for name, term in self.terms.items():
-            out = term.sampler.sample(term.batch_size, self.generator, self.dtype)
-            x, data = out if isinstance(out, tuple) else (out, {})
-            points[name] = (shard(x, self.world), {k: shard(v, self.world) for k, v in data.items()})
+            if getattr(term.sampler, "source", None) is None:  # gPINN terms take their residual term's points
+                out = term.sampler.sample(term.batch_size, self.generator, self.dtype)
+                x, data = out if isinstance(out, tuple) else (out, {})
+                points[name] = (shard(x, self.world), {k: shard(v, self.world) for k, v in data.items()})
+        return self._shared(points)
+
+    def _shared(self, points: Points) -> Points:
+        """``points`` with every term that takes another term's points (``sampler.source``) given them."""
+        return {name: points[getattr(term.sampler, "source", None) or name] for name, term in self.terms.items()}
+
+    def hand_off(self, points: Points, fresh: bool) -> Points:
+        """The step's points: ``points`` (drawn for the step when ``fresh``, else the fixed set) as the techniques
+        that place points (adaptive sampling) make them."""
+        for technique in self.techniques.values():
+            if hasattr(technique, "place"):
+                points = self._shared(technique.place(points, fresh))
         return points
 
     def field(self, x: Tensor, data: dict[str, Tensor] | None = None) -> Field:
         p = self.problem
         return Field(self.net, x, p.variables, self.engine, p.spatial_dims, p.outputs, data)
 
+    #: each term's residual vector from :meth:`losses`, kept while :meth:`step_losses` collects them
+    _kept_residuals: dict[str, Tensor] | None = None
+
     def losses(self, points: dict[str, tuple[Tensor, dict[str, Tensor]]]) -> dict[str, Tensor]:
         out = {}
         for name, term in self.terms.items():
             x, data = points[name]
-            out[name] = term.residual(self.field(x, data)).square().mean()
+            r = term.residual(self.field(x, data))
+            if self._kept_residuals is not None:
+                self._kept_residuals[name] = r.reshape(-1)
+            out[name] = r.square().mean()
         return out
+
+    def step_losses(self, points, compiled: bool) -> dict[str, Tensor]:
+        """The losses at the step's start. A balancer that reads residual vectors (``needs_residuals``,
+        NTK weights) is handed each term's, from the same evaluation (never compiled: ``eager_reason``)."""
+        if not self.balancer.needs_residuals:
+            return self.compiled_losses(points) if compiled else self.losses(points)
+        self._kept_residuals = kept = {}
+        try:
+            losses = self.losses(points)
+        finally:
+            self._kept_residuals = None
+        if set(kept) != set(losses):
+            raise ConfigError("balancer", f"{type(self.balancer).__name__} needs each term's residual vector, "
+                                          f"which {type(self).__name__} with engine '{self.engine.name}' "
+                                          "does not form (its loss is not a mean square)")
+        self.balancer.take_residuals(kept)
+        return losses
 
     def residual_vector(self, points) -> Tensor:
         """``r`` with ``Σ_i w_i mean(r_i²) = ‖r‖²``: what Gauss-Newton type optimizers linearise."""
@@ -312,11 +369,11 @@ class Trainer:
 
     def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         if self.resample and phase.first_order:
-            return self.sample()
+            return self.hand_off(self.sample(), fresh=True)
         stale = self.refresh_every and self.step - self._fixed_drawn_at >= self.refresh_every
         if self._fixed_points is None or stale:
             self._fixed_points, self._fixed_drawn_at = self.sample(), self.step
-        return self._fixed_points
+        return self.hand_off(self._fixed_points, fresh=False)
 
     def train_step(self) -> tuple[dict[str, Tensor], Tensor]:
         """One optimizer step under the step contract: the balancer decides once, on the losses at the
@@ -329,10 +386,18 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         draws = None if phase.first_order else self.generator.get_state()
         compiled = self.compiled_losses is not None and phase.first_order
-        losses = self.compiled_losses(points) if compiled else self.losses(points)
+        losses = self.step_losses(points, compiled)
         if not self._unknowns_checked:
             self._check_unknowns(losses)
-        if phase.first_order:
+        if phase.consumes == "term_gradients":  # MultiAdam: α and the per-term gradients of the one decision
+            alpha = self.balancer.decide(losses, self.step, first_order=False)
+            grads = self.balancer.term_gradients(losses)  # cached by the decision, averaged over ranks
+            total = self.balancer.objective(losses).detach()
+            if self.world.active:
+                total = average_gradients(self.balancer.params, total)
+            opt.step(term_gradients=dict(zip(self.balancer.names, grads)),
+                     weights=dict(zip(self.balancer.names, alpha.tolist())))
+        elif phase.first_order:
             total = self.balancer.backward(losses, self.step)
             if self.world.active:
                 total = average_gradients(self.balancer.params, total)
