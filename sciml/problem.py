@@ -14,7 +14,7 @@ this protocol in exactly the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -219,3 +219,17 @@ def batch_sizes(batch_size: int | dict[str, int], names: list[str]) -> dict[str,
         if missing:
             raise ConfigError("batch_size", f"no batch size for term(s) {sorted(missing)}")
     return {name: positive_int(n, f"batch_size.{name}") for name, n in sizes.items()}
+
+
+def chosen_terms(terms: Sequence[str] | None, available: Iterable[str], key: str, verb: str) -> list[str]:
+    """The terms a technique acts on: ``terms`` as given (each must exist), or ``["pde"]`` when ``None``.
+    ``key`` names the option in errors, ``verb`` what the technique does to them ("weight", "adapt", ...)."""
+    names = list(available)
+    if terms is None:
+        if "pde" not in names:
+            raise ConfigError(key, f"no 'pde' term to {verb}; name the residual terms among {names}")
+        return ["pde"]
+    unknown = set(terms) - set(names)
+    if unknown:
+        raise ConfigError(key, f"unknown term(s) {sorted(unknown)}; terms are {names}")
+    return list(terms)

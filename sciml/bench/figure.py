@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sciml.bench.suites import Suite
+from sciml.compare.figures import save_grid
 from sciml.io.plots import pyplot
 
 if TYPE_CHECKING:
@@ -37,9 +38,4 @@ def bars(suite: Suite, cells: dict[str, dict[str, Cell]], path: Path) -> Path:
         ax.grid(True, which="both", axis="y", alpha=0.3)
         if pub.pinn is not None or pub.best is not None:
             ax.legend(fontsize=6)
-    for ax in list(axes.flat)[len(cases):]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_grid(fig, axes, len(cases), path, dpi=110)

@@ -12,6 +12,16 @@ from sciml.diagnostics.grad_hist import FILE, load
 from sciml.io.plots import pyplot
 
 
+def save_grid(fig, axes, used: int, path: Path, dpi: int) -> Path:
+    """Blank the unused panels of a grid of axes, save the figure to ``path`` and close it."""
+    for ax in list(axes.flat)[used:]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path
+
+
 def curves(runs: list[Run], path: Path) -> Path:
     """Relative L2 error and total loss against the step, every run on the same axes."""
     plt = pyplot()
@@ -54,12 +64,7 @@ def weights(runs: list[Run], path: Path) -> Path:
         ax.set_title(r.label, fontsize=8)
         ax.set_xlabel("step")
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(runs):]:
-        ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_grid(fig, axes, len(runs), path, dpi=120)
 
 
 def gradient_histograms(run: Run, path: Path, steps: list[int] | None = None) -> Path | None:

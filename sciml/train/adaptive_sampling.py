@@ -40,7 +40,7 @@ from sciml.data.observations import RowBatches
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
 from sciml.geometry.samplers import FixedPoints
-from sciml.problem import Term
+from sciml.problem import Term, chosen_terms
 from sciml.train.distributed import World, shard
 from sciml.train.gpinn import SharedPoints
 
@@ -93,15 +93,7 @@ class AdaptiveSampling:
                  k: float = 1.0, c: float = 1.0) -> None:
         if method not in METHODS[1:]:
             raise ConfigError("trainer.adaptive.method", f"unknown method {method!r}; options: {', '.join(METHODS)}")
-        if terms is None:
-            if "pde" not in available:
-                raise ConfigError("trainer.adaptive.terms", f"no 'pde' term to adapt; name the residual terms among "
-                                                            f"{list(available)}")
-            terms = ["pde"]
-        unknown = set(terms) - set(available)
-        if unknown:
-            raise ConfigError("trainer.adaptive.terms", f"unknown term(s) {sorted(unknown)}; terms are "
-                                                        f"{list(available)}")
+        terms = chosen_terms(terms, available, "trainer.adaptive.terms", "adapt")
         for name in terms:
             sampler = available[name].sampler
             if isinstance(sampler, (FixedPoints, RowBatches)):

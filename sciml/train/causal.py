@@ -20,7 +20,7 @@ from torch import Tensor
 
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
-from sciml.problem import Problem
+from sciml.problem import Problem, chosen_terms
 
 
 class CausalWeights:
@@ -95,15 +95,7 @@ class CausalTechnique:
         if time is None or time not in problem.variables:
             raise ConfigError("trainer.causal", f"causal weighting needs a time variable; '{problem.name}' has "
                                                 f"variables {problem.variables}")
-        if terms is None:
-            if "pde" not in term_names:
-                raise ConfigError("trainer.causal.terms", f"no 'pde' term to weight; name the residual terms "
-                                                          f"among {list(term_names)}")
-            terms = ["pde"]
-        unknown = set(terms) - set(term_names)
-        if unknown:
-            raise ConfigError("trainer.causal.terms", f"unknown term(s) {sorted(unknown)}; terms are "
-                                                      f"{list(term_names)}")
+        terms = chosen_terms(terms, term_names, "trainer.causal.terms", "weight")
         bounds = problem.bounds()
         if bounds is None:
             raise ConfigError("trainer.causal", f"causal weighting needs the time interval; '{problem.name}' has "

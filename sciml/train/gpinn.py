@@ -32,7 +32,7 @@ from torch import Tensor
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError
 from sciml.fields import Field
-from sciml.problem import Problem, Residual, Sampler, Term
+from sciml.problem import Problem, Residual, Sampler, Term, chosen_terms
 
 
 @dataclass
@@ -101,14 +101,7 @@ class GradientEnhancement:
         if type(engine) is not Engine:
             raise ConfigError("trainer.gpinn", f"engine '{engine.name}' takes first derivatives at detached points, "
                                                "so ∂r/∂x would be incomplete; use engine=exact")
-        if terms is None:
-            if "pde" not in available:
-                raise ConfigError("trainer.gpinn.terms", f"no 'pde' term to differentiate; name the residual terms "
-                                                         f"among {list(available)}")
-            terms = ["pde"]
-        unknown = set(terms) - set(available)
-        if unknown:
-            raise ConfigError("trainer.gpinn.terms", f"unknown term(s) {sorted(unknown)}; terms are {list(available)}")
+        terms = chosen_terms(terms, available, "trainer.gpinn.terms", "differentiate")
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
             raise ConfigError("trainer.gpinn.weight", f"must be a non-negative number, got {weight!r}")
         variables = list(problem.variables) if variables is None else list(variables)
