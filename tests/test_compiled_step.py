@@ -10,7 +10,7 @@ import torch
 from pdes.helmholtz import Helmholtz
 from sciml import optim
 from sciml.balancing import FixedWeights
-from sciml.engines import Engine, HutchinsonEngine
+from sciml.engines import Engine, HutchinsonEngine, TaylorEngine
 from sciml.errors import ConfigError
 from sciml.models import MLP
 from sciml.train import RunSettings, Trainer
@@ -66,6 +66,35 @@ def test_compiled_steps_match_eager(one_thread):
             assert a[name] == pytest.approx(b[name], rel=1e-10, abs=1e-12)
 
 
+@pytest.mark.parametrize("engine", [TaylorEngine(num_dims=3), HutchinsonEngine(num_probes=2)])
+def test_compiled_jet_tail_trains_as_eager(engine, one_thread):
+    """Stochastic engines compile the model's jet after the first layer: the same parameters after the steps
+    (float64, same draws) as the eager tail, and Gauss-Newton's per-point Jacobian still traces it eagerly."""
+    params = {}
+    for setting in (True, False):
+        t = trainer(setting, engine=engine, steps=6)
+        assert t.model.compile_tail is setting and t.compiled_losses is None
+        t.fit()
+        params[setting] = [p.detach().clone() for p in t.model.parameters()]
+    for a, b in zip(params[True], params[False]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    # Adam then Levenberg-Marquardt: the Gauss-Newton steps (Jacobians by vmap or batched backward) run eagerly
+    phases = [partial(optim.adam, lr=1e-2), partial(optim.lm)]
+    for setting in (True, False):
+        t = trainer(setting, engine=engine, optimizer=partial(optim.chain, switch=[2], phases=phases), steps=4)
+        t.fit()
+        assert not t.model.compile_tail  # off in the last (Gauss-Newton) phase
+        params[setting] = [p.detach().clone() for p in t.model.parameters()]
+    for a, b in zip(params[True], params[False]):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_auto_compiles_the_jet_tail_of_long_runs_only():
+    assert not trainer("auto", engine=TaylorEngine(num_dims=1)).model.compile_tail
+    assert trainer("auto", engine=TaylorEngine(num_dims=1), steps=1000).model.compile_tail
+    assert not trainer(True, engine=TaylorEngine(num_dims=1, jets="autograd")).model.compile_tail
+
+
 def test_unknown_setting_refused():
     with pytest.raises(ConfigError, match="trainer.compile") as error:
         trainer("sometimes")
@@ -74,8 +103,10 @@ def test_unknown_setting_refused():
 
 def test_stochastic_engine_and_closure_phases_run_eagerly(one_thread):
     t = trainer(True, engine=HutchinsonEngine(num_probes=2))
-    assert t.compiled_losses is None and "hutchinson" in t.compile_route
+    assert t.compiled_losses is None and t.model.compile_tail and "jet tail" in t.compile_route
     assert t.fit()["compile"] == t.compile_route
+    t = trainer(False, engine=HutchinsonEngine(num_probes=2))
+    assert t.compiled_losses is None and not t.model.compile_tail
     t = trainer(True, optimizer=partial(optim.lbfgs, max_line_search=3))
     assert t.compiled_losses is None and t.compile_route == "eager: no first-order phase"
     # Adam then L-BFGS: the Adam steps compiled, the L-BFGS steps (and their line searches) eager

@@ -19,6 +19,8 @@ pre-activation, so its jet ``(c z, c z¹, c z²)`` enters ``σ``'s: ``h'¹ = c �
 
 from __future__ import annotations
 
+from functools import cache
+
 import torch
 from torch import Tensor, nn
 
@@ -89,6 +91,9 @@ class MLP(nn.Module):
         self.register_buffer("input_mean", mean)
         self.register_buffer("input_scale", 1.0 / std)
         self.scaled_input = self.scaling_in_use()
+        #: evaluate the jet after the first layer (:func:`jet_tail`) as one compiled graph; set by the trainer
+        #: for stochastic engines (``sciml/train/compiled.py``), whose whole losses are not compiled
+        self.compile_tail = False
 
     def scaling_in_use(self) -> bool:
         """Whether the statistics standardise the inputs (identity statistics skip two ``d``-wide passes).
@@ -141,20 +146,37 @@ class MLP(nn.Module):
         scale = self.input_scale if self.scaled_input else None
         # tangent (m, width): column i of W₁ over std_i, gathered without d-sized work (sciml/models/wide.py)
         z, tangent = input_layer_jet(self.normalize(x), first.weight, first.bias, scale, dims)
-        jets = self.activation_jets()
-        h, s1, s2 = jets[0](z)
-        # at the first layer the tangent does not depend on the point and the second-order term is zero
-        h1 = s1.unsqueeze(1) * tangent
-        h2 = s2.unsqueeze(1) * tangent.square()
-        for layer, act_jet in zip(self.layers[1:-1], jets[1:]):
-            h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2)
-        jet = linear_jet(self.layers[-1], h, h1, h2)
+        # compiled only in training evaluations (not under torch.no_grad or torch.func transforms: per-point
+        # Jacobians of Gauss-Newton phases trace the eager tail)
+        fast = self.compile_tail and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
+        tail = compiled_tail() if fast else jet_tail
+        jet = tail(self, z, tangent)
         return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
 
     def extra_repr(self) -> str:
         return f"in={self.in_dim}, out={self.out_dim}, width={self.width}, depth={self.depth}, " \
                f"activation={self.activation_name}" + \
                ("" if self.slopes is None else f", adaptive={self.adaptive}, slope_scale={self.slope_scale}")
+
+
+def jet_tail(model: MLP, z: Tensor, tangent: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The jet of ``model`` after its first affine layer: from the pre-activation ``z`` (``(n, width)``) and the
+    first-layer tangents (``(m, width)``; the second-order term is zero there) to ``(y, d1, d2)`` before the
+    output scale."""
+    jets = model.activation_jets()
+    h, s1, s2 = jets[0](z)
+    # at the first layer the tangent does not depend on the point and the second-order term is zero
+    h1 = s1.unsqueeze(1) * tangent
+    h2 = s2.unsqueeze(1) * tangent.square()
+    for layer, act_jet in zip(model.layers[1:-1], jets[1:]):
+        h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2)
+    return linear_jet(model.layers[-1], h, h1, h2)
+
+
+@cache
+def compiled_tail():
+    """:func:`jet_tail` compiled (forward and backward fused by inductor), specialised on shapes."""
+    return torch.compile(jet_tail, dynamic=False)
 
 
 def count_parameters(model: nn.Module) -> int:

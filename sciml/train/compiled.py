@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 SETTINGS = ("false", "true", "auto")
 AUTO_MIN_WORK = 20_000_000  # first-order steps × jet rows per step from which ``auto`` compiles
+AUTO_MIN_TAIL_STEPS = 1000  # first-order steps from which ``auto`` compiles the jet tail of stochastic engines
 
 Points = dict[str, tuple[Tensor, dict[str, Tensor]]]
 Losses = Callable[[Points], dict[str, Tensor]]
@@ -95,6 +96,32 @@ def eager_reason(setting: str, trainer: Trainer) -> str | None:
     if setting == "auto" and steps * rows < AUTO_MIN_WORK:
         return (f"trainer.compile=auto: {steps} first-order steps × {rows} jet rows < {AUTO_MIN_WORK:,}, "
                 "too few to pay back compiling")
+    return None
+
+
+def tail_reason(setting: str, trainer: Trainer) -> str | None:
+    """Why a run whose losses stay eager does not compile its model's jet tail either (``None``: it does).
+
+    Under the stochastic engines (SDGD, STDE, Hutchinson) the losses draw directions every evaluation, so only
+    the part of :meth:`MLP.taylor <sciml.models.MLP.taylor>` after the first layer is compiled
+    (:func:`~sciml.models.mlp.jet_tail`: the hidden layers' jets, forward and backward). That part has fixed
+    shapes (points per step × sampled directions × width) and is where the eager step spends its many small
+    elementwise operations; the ``d``-wide first layer stays eager (its kernel is chosen by measurement,
+    ``sciml/models/wide.py``). ``auto`` compiles on CPU for runs of at least :data:`AUTO_MIN_TAIL_STEPS`
+    first-order steps: compiling costs 10–20 s and the tail saves a few to tens of milliseconds per step
+    (``benchmarks/sdgd/results.md``)."""
+    if setting == "false":
+        return "trainer.compile=false"
+    if type(trainer.engine) is Engine or getattr(trainer.engine, "jets", "taylor") != "taylor":
+        return "the engine does not use the model's Taylor jets"
+    if type(trainer.model).taylor is not MLP.taylor:
+        return f"model {type(trainer.model).__name__} (the jet tail is compiled for the MLP only)"
+    steps = sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
+                for phase in trainer.plan.phases if phase.first_order)
+    if setting == "auto" and trainer.device.type != "cpu":
+        return f"trainer.compile=auto on {trainer.device.type} (not measured there; true compiles)"
+    if setting == "auto" and steps < AUTO_MIN_TAIL_STEPS:
+        return f"trainer.compile=auto: {steps} first-order steps < {AUTO_MIN_TAIL_STEPS}"
     return None
 
 

@@ -35,7 +35,7 @@ from sciml.problem import Problem, Reference, Term
 from sciml.train.adaptive_sampling import AdaptiveSampling
 from sciml.train.causal import CausalTechnique
 from sciml.train.checkpointing import CheckpointManager
-from sciml.train.compiled import CompiledLosses, Points, compile_setting, eager_reason
+from sciml.train.compiled import CompiledLosses, Points, compile_setting, eager_reason, tail_reason
 from sciml.train.distributed import World, average_gradients, shard
 from sciml.train.gpinn import GradientEnhancement
 from sciml.train.guard import DivergenceGuard
@@ -174,6 +174,11 @@ class Trainer:
         reason = eager_reason(compile_setting(compile), self)
         self.compiled_losses = None if reason else CompiledLosses(self.losses)
         self.compile_route = f"eager: {reason}" if reason else "compiled: first-order phases"
+        #: stochastic engines: the model's jet tail is compiled in first-order phases (set per step)
+        self.tail_compiled = bool(reason) and tail_reason(compile_setting(compile), self) is None
+        if self.tail_compiled:
+            self.model.compile_tail = True
+            self.compile_route = "compiled: the model's jet tail in first-order phases (stochastic engine)"
         self.info["compile"] = self.compile_route
         if hasattr(engine, "setup"):  # stochastic engines draw from the trainer's generator
             engine.setup(problem, self.generator)
@@ -381,6 +386,8 @@ class Trainer:
         objective of that decision, on the same points and, for stochastic engines, the same sampled
         directions (the generator is rewound to the step's first evaluation)."""
         phase = self.plan.at(self.step)
+        if self.tail_compiled:  # closure and Gauss-Newton phases re-evaluate through eager graphs (Jacobians)
+            self.model.compile_tail = phase.first_order
         points = self.points_for(phase)
         opt = phase.optimizer
         opt.zero_grad(set_to_none=True)
