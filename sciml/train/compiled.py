@@ -10,7 +10,8 @@ Which steps are compiled (the setting ``trainer.compile``, :data:`SETTINGS`):
 - only first-order phases (Adam, Muon, ...): closure and Gauss-Newton phases re-evaluate the objective in
   ways (line searches, per-point Jacobians under ``torch.func``) that run eagerly;
 - only the exact engine (:class:`~sciml.engines.base.Engine` itself): stochastic engines draw directions from
-  the trainer's generator on every evaluation;
+  the trainer's generator on every evaluation (for them the model's jet tail is compiled instead,
+  :func:`tail_reason`);
 - only an :class:`~sciml.models.MLP` (modified MLP included; both are captured as one graph without breaks),
   in a single process, without techniques (causal weighting, adaptive sampling, gPINN, whose terms take a
   gradient inside the loss) and without unknowns;
