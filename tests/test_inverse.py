@@ -131,6 +131,45 @@ def test_an_unknown_is_identified_with_its_interval(one_thread):
     assert "unknowns" in state and torch.equal(state["unknowns"]["c.raw"], trainer.unknowns["c"].raw.detach())
 
 
+class NoisyOscillation(Oscillation):
+    """:class:`Oscillation` with observations ``sin x + N(0, σ²)``, σ known (``Term.noise_std``)."""
+
+    sigma = 0.05
+
+    def terms(self):
+        terms = super().terms()
+        x = terms["data"].sampler.x
+        noisy = torch.sin(x) + self.sigma * torch.randn(x.shape, generator=torch.Generator().manual_seed(3), dtype=D)
+        terms["data"] = Term(FixedPoints(x, {"u": noisy}), terms["data"].residual, 40, noise_std=self.sigma)
+        return terms
+
+
+def test_training_stops_when_the_data_reach_their_noise_level(tmp_path, one_thread):
+    """The discrepancy principle: the run stops at the first step whose data loss is at most σ², logs and
+    evaluates that step, and says so in the summary; without the option it trains on into the noise."""
+    trainer = oscillation_trainer(NoisyOscillation(), partial(optim.lm), steps=60)
+    trainer.stop_at_noise = True
+    losses = []
+
+    class DataLoss:
+        def on_step_end(self, trainer, step_losses):
+            losses.append(float(step_losses["data"].detach()))
+
+    trainer.callbacks.append(DataLoss())
+    summary = trainer.fit()
+    assert summary["steps"] < 60 and "noise level" in summary["stopped"]
+    assert losses[-1] <= NoisyOscillation.sigma ** 2 < min(losses[:-1])
+    assert trainer.last_metrics  # the stopping step was evaluated
+    full = oscillation_trainer(NoisyOscillation(), partial(optim.lm), steps=60).fit()
+    assert full["steps"] == 60 and "stopped" not in full
+
+
+def test_stopping_at_the_noise_level_needs_a_known_noise():
+    with pytest.raises(ConfigError, match="stop_at_noise"):
+        Trainer(Oscillation(), MLP(1, 1, width=4, depth=1), Engine(), FixedWeights(), partial(optim.adam),
+                steps=2, progress=False, plot=False, stop_at_noise=True)
+
+
 def test_an_unknown_in_no_residual_is_refused():
     trainer = oscillation_trainer(Oscillation(unused=True), partial(optim.adam))
     with pytest.raises(ConfigError, match="other"):

@@ -73,6 +73,7 @@ class InverseProblem(PinnacleProblem):
         clean = self.exact(x)[:, 0]
         draw = torch.randn(clean.shape, generator=torch.Generator().manual_seed(int(noise_seed)), dtype=x.dtype)
         self.observed = (x, clean + float(noise) * draw)
+        self.noise = float(noise)
 
     def observation_points(self) -> Tensor:
         raise NotImplementedError
@@ -92,7 +93,8 @@ class InverseProblem(PinnacleProblem):
         x, observed = self.observed
         return {
             "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
-            "data_loss": Term(FixedPoints(x, {"u_obs": observed}), self.data_residual, self.batch["data_loss"]),
+            "data_loss": Term(FixedPoints(x, {"u_obs": observed}), self.data_residual, self.batch["data_loss"],
+                              noise_std=self.noise or None),
             "bc_a": Term(self.boundary_sampler(), self.bc_a_residual, self.batch["bc_a"]),
         }
 

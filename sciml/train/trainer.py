@@ -121,6 +121,9 @@ class Trainer:
             took 13–25 s and made steps 1.7–2.0× faster (Helmholtz 4×50, 1400 points: 12.8 → 7.2 ms,
             ``benchmarks/deepxde_helmholtz``); smaller runs stay eager (the default 3000-step Helmholtz run
             among them), and so does CUDA, where it was not measured.
+        stop_at_noise: stop when every term with a known noise level (``Term.noise_std``, noisy observations)
+            fits its data to that level, ``mean(r²) ≤ σ²`` (the discrepancy principle, Morozov 1966): further
+            steps fit the noise. Refused for problems without such a term.
         run: run directory, callbacks, checkpoints, guard, data-parallel world (:class:`RunSettings`).
     """
 
@@ -131,7 +134,7 @@ class Trainer:
                  progress: bool = True, plot: bool = True, seed: int = 0,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                  causal: dict | None = None, adaptive: dict | None = None, gpinn: dict | None = None,
-                 compile: bool | str = "auto", run: RunSettings | None = None) -> None:
+                 compile: bool | str = "auto", stop_at_noise: bool = False, run: RunSettings | None = None) -> None:
         run = run or RunSettings()
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every), ("refresh_every", refresh_every)):
@@ -194,6 +197,11 @@ class Trainer:
         self.last_metrics: dict[str, float] = {}
         self._fixed_points: dict[str, tuple[Tensor, dict[str, Tensor]]] | None = None
         self.refresh_every, self._fixed_drawn_at = refresh_every, 0
+        self.noise_levels = {name: term.noise_std ** 2 for name, term in self.terms.items() if term.noise_std}
+        if stop_at_noise and not self.noise_levels:
+            raise ConfigError("trainer.stop_at_noise", f"problem '{problem.name}' has no term with a known noise "
+                                                       "level (Term.noise_std) to stop at")
+        self.stop_at_noise = bool(stop_at_noise)
         self._unknowns_checked = not self.scalars
         self.session_rates: dict[str, float | int | None] = {}  # step rates of the last session that ran steps
         self.jacobian_route: dict[str, str] = {}  # per term: how linearize built its rows ("per point", "backward")
@@ -504,14 +512,22 @@ class Trainer:
                 self.guard.maybe_snapshot(self)
                 self._notify("on_step_end", losses)
                 self.wall_time = time.perf_counter() - wall_start
-                self._after_step(losses, total, progress)
+                stop = self.stop_at_noise and self.noise_reached(losses)
+                self._after_step(losses, total, progress, final=stop)
+                if stop:
+                    self.info["stopped"] = f"step {self.step}: the data reached its noise level (trainer.stop_at_noise)"
+                    break
         finally:
             progress.close()
         return self.finish(self.train_time, time.perf_counter() - wall_start)
 
-    def _after_step(self, losses: dict[str, Tensor], total: Tensor, progress: Progress) -> None:
-        """Evaluate, log and checkpoint on their schedules."""
-        last = self.step == self.steps
+    def noise_reached(self, losses: dict[str, Tensor]) -> bool:
+        """Whether every term with a known noise level fits its data to that level (``mean(r²) ≤ σ²``)."""
+        return all(float(losses[name].detach()) <= level for name, level in self.noise_levels.items())
+
+    def _after_step(self, losses: dict[str, Tensor], total: Tensor, progress: Progress, final: bool = False) -> None:
+        """Evaluate, log and checkpoint on their schedules (and all three at the ``final`` step)."""
+        last = final or self.step == self.steps
         metrics = {}
         if self.world.is_main and ((self.eval_every and self.step % self.eval_every == 0) or last):
             metrics = self.evaluate()
