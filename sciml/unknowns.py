@@ -15,6 +15,7 @@ Parametrisations keep an unknown where it may live: ``θ = p`` (free), ``θ = ex
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -31,6 +32,18 @@ def to_range(p: Tensor, lower: float | None, upper: float | None, soft: bool) ->
         return p
     grow = nn.functional.softplus(p) if soft else torch.exp(p)
     return lower + grow if lower is not None else upper - grow
+
+
+def range_jet(p: Tensor, lower: float | None, upper: float | None) -> tuple[Tensor, Tensor, Tensor]:
+    """``T(p)``, ``T'(p)`` and ``T''(p)`` of :func:`to_range` with ``soft=True`` (sigmoid, softplus or identity)."""
+    if lower is None and upper is None:
+        return p, torch.ones_like(p), torch.zeros_like(p)
+    s = torch.sigmoid(p)
+    if lower is not None and upper is not None:
+        span = upper - lower
+        return lower + span * s, span * s * (1 - s), span * s * (1 - s) * (1 - 2 * s)
+    sign = 1.0 if lower is not None else -1.0  # softplus' = σ, softplus'' = σ (1 − σ)
+    return to_range(p, lower, upper, soft=True), sign * s, sign * s * (1 - s)
 
 
 def from_range(value: float, lower: float | None, upper: float | None, soft: bool) -> float:
@@ -118,6 +131,17 @@ class UnknownField(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         return to_range(self.net(x[:, self.inputs]), self.lower, self.upper, soft=True)
 
+    def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Value, first and second derivatives along ``dims`` (the contract of :meth:`sciml.models.MLP.taylor`):
+        the directions restricted to the field's inputs, pushed through its network, then through the range map
+        ``T`` by the chain rule ``(T(n), T'(n) n¹, T''(n) (n¹)² + T'(n) n²)``."""
+        from sciml.models.jets import direction_matrix  # noqa: PLC0415 (see __init__)
+
+        directions = direction_matrix(dims, x.shape[1], x)[:, self.inputs]
+        n, n1, n2 = self.net.taylor(x[:, self.inputs], directions)
+        value, slope, curvature = range_jet(n, self.lower, self.upper)
+        return value, slope.unsqueeze(1) * n1, curvature.unsqueeze(1) * n1.square() + slope.unsqueeze(1) * n2
+
 
 class WithFields(nn.Module):
     """The trained network's outputs followed by the unknown fields' (the order of the problem's outputs)."""
@@ -128,3 +152,16 @@ class WithFields(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat([self.net(x), *(field(x) for field in self.fields)], dim=1)
+
+    @property
+    def taylor(self) -> Callable[[Tensor, Tensor | None], tuple[Tensor, Tensor, Tensor]]:
+        """Forward Taylor jets when the network has them (absent otherwise, so the engine differentiates this
+        module by reverse mode)."""
+        if not hasattr(self.net, "taylor"):
+            raise AttributeError("taylor")
+        return self._taylor
+
+    def _taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """The jets of the network and of every field, concatenated along the outputs."""
+        jets = [self.net.taylor(x, dims), *(field.taylor(x, dims) for field in self.fields)]
+        return tuple(torch.cat(parts, dim=-1) for parts in zip(*jets))

@@ -17,7 +17,7 @@ from sciml.models import MLP
 from sciml.problem import Problem, Term
 from sciml.train import Trainer
 from sciml.uncertainty import Z95, interval, laplace_covariance, term_variances
-from sciml.unknowns import Unknown, UnknownField
+from sciml.unknowns import Unknown, UnknownField, WithFields
 
 D = torch.float64
 
@@ -192,6 +192,28 @@ def test_an_unknown_field_is_an_output(one_thread):
     trainer.fit()
     assert float((problem.a(x).detach() - 1).abs().max()) < 0.05
     assert trainer.scalars["c"].value == pytest.approx(1, abs=1e-2)
+
+
+@pytest.mark.parametrize("bounds", [{}, {"positive": True}, {"lower": -1.0, "upper": 3.0}, {"upper": 2.0}])
+def test_field_jets_match_autograd(bounds):
+    """``WithFields.taylor``: the network's and the field's value, first and second coordinate derivatives
+    (the field on inputs 0 and 2 of three, through its range map) equal nested autograd's."""
+    torch.manual_seed(0)
+    composed = WithFields(MLP(3, 1, width=8, depth=2).double(), [UnknownField([0, 2], width=8, depth=2, **bounds)])
+    composed.double()
+    x = torch.rand(5, 3, dtype=D, requires_grad=True)
+    y, d1, d2 = composed.taylor(x, None)
+    out = composed(x)
+    torch.testing.assert_close(y, out, rtol=1e-12, atol=1e-12)
+    for k in range(2):
+        grad = torch.autograd.grad(out[:, k].sum(), x, create_graph=True)[0]
+        torch.testing.assert_close(d1[:, :, k], grad, rtol=1e-10, atol=1e-12)
+        for i in range(3):
+            second = torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True)[0][:, i]
+            torch.testing.assert_close(d2[:, i, k], second, rtol=1e-10, atol=1e-12)
+    y_sub, d1_sub, _ = composed.taylor(x, torch.tensor([1, 2]))  # coordinate subsets: the field has no x_1
+    torch.testing.assert_close(d1_sub, d1[:, 1:], rtol=1e-12, atol=1e-12)
+    assert not hasattr(WithFields(nn.Linear(3, 1), []), "taylor")
 
 
 def test_unknown_fields_must_be_the_last_outputs():
