@@ -20,8 +20,8 @@ def sd(values: list[float]) -> float:
 
 def label(cfg: dict) -> str:
     pde = cfg["pde"]
-    extra = pde.get("variant") or pde.get("coefficient")
-    return f"{pde['_target_'].rsplit('.', 1)[1]} ({extra})"
+    extra = ", ".join(str(pde[k]) for k in ("variant", "coefficient") if k in pde)
+    return f"{pde['_target_'].rsplit('.', 1)[1]} ({extra}; {cfg['model']['depth']}×{cfg['model']['width']})"
 
 
 def main(folder: Path) -> None:

@@ -115,7 +115,7 @@ def tail_reason(setting: str, trainer: Trainer) -> str | None:
         return "trainer.compile=false"
     if type(trainer.engine) is Engine or getattr(trainer.engine, "jets", "taylor") != "taylor":
         return "the engine does not use the model's Taylor jets"
-    if type(trainer.model).taylor is not MLP.taylor:
+    if getattr(type(trainer.model), "taylor", None) is not MLP.taylor:
         return f"model {type(trainer.model).__name__} (the jet tail is compiled for the MLP only)"
     steps = sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
                 for phase in trainer.plan.phases if phase.first_order)
