@@ -41,9 +41,9 @@ def run_json(cmd: list[str], threads: int, cwd: Path = ROOT) -> dict:
     return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
 
 
-def sciml(dim: int, steps: int, normal: str, threads: int) -> dict:
+def sciml(dim: int, steps: int, normal: str, threads: int, overrides: tuple[str, ...] = ()) -> dict:
     summary, rows = run_sciml_train(["engine=taylor", f"pde.dim={dim}", f"pde.normal={normal}",
-                                     f"trainer.steps={steps}", "trainer.log_every=10"], threads)
+                                     f"trainer.steps={steps}", "trainer.log_every=10", *overrides], threads)
     # rates of the logged 10-step windows after the warm-up: their median is robust to load spikes, as
     # the standalone step's median step time is
     windows = [(b["step"] - a["step"]) / (b["train_s"] - a["train_s"]) for a, b in zip(rows, rows[1:])
@@ -76,7 +76,7 @@ def draw_worker(dim: int, threads: int) -> dict:
 def candidates(dim: int, args: argparse.Namespace) -> dict[str, Callable[[], dict]]:
     """The runs of one round at ``dim``, by name."""
     out: dict[str, Callable[[], dict]] = {
-        f"sciml_{n}": partial(sciml, dim, args.steps, n, args.threads)
+        f"sciml_{n}": partial(sciml, dim, args.steps, n, args.threads, tuple(args.override))
         for n in (args.normals if 100 * dim >= RadialBallSampler.min_count else args.normals[:1])}
     if args.step3 is not None:
         out["step3"] = partial(run_json, [sys.executable, str(args.step3), str(dim), "", str(args.step3_steps)],
@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--step3-steps", type=int, default=15)
     parser.add_argument("--normals", nargs="+", default=["counter", "torch"])
     parser.add_argument("--draw", action="store_true", help="also time the draw alone")
+    parser.add_argument("--override", nargs="*", default=[],
+                        help="more sciml-train overrides, e.g. trainer.compile=true (a short run's auto stays eager)")
     parser.add_argument("--out", type=Path, default=None, help="append JSON rows here")
     parser.add_argument("--worker", choices=["draw"], default=None)
     parser.add_argument("--dim", type=int, default=100_000)
