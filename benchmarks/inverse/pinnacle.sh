@@ -19,6 +19,6 @@ pinv="pde=pinnacle_poisson_inv pde.batch_size={pde:2048,data_loss:2500,bc_a:512}
   hydra.sweep.dir=$OUT/pinv_network > "$OUT.pinv_network.log" 2>&1
 .venv/bin/sciml-train -m $pinv pde.variant=coded seed=0 trainer.steps=3000 $common trainer.stop_at_noise=false \
   hydra.sweep.dir=$OUT/pinv_coded > "$OUT.pinv_coded.log" 2>&1
-.venv/bin/sciml-train -m pde=pinnacle_heat_inv pde.coefficient=network "pde.batch_size={pde:8192,data_loss:2500,bc_a:1024}" \
-  model.width=32 model.depth=3 seed=0 trainer.steps=5000 $common hydra.sweep.dir=$OUT/hinv > "$OUT.hinv.log" 2>&1
+.venv/bin/sciml-train -m pde=pinnacle_heat_inv pde.coefficient=network balancer=pinn_w "pde.batch_size={pde:4096,data_loss:2500,bc_a:1024}" \
+  model.width=32 model.depth=3 seed=0 trainer.steps=4000 $common hydra.sweep.dir=$OUT/hinv > "$OUT.hinv.log" 2>&1
 .venv/bin/python benchmarks/inverse/pinnacle_table.py "$OUT" | tee benchmarks/inverse/pinnacle_table.md
