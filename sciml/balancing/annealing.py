@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sciml.balancing.base import Balancer
+from sciml.balancing.base import Balancer, pde_terms
 from sciml.errors import ConfigError, positive_int
 
 
@@ -34,7 +34,7 @@ class Annealing(Balancer):
 
     def setup(self, names, params, initial=None) -> None:
         if self.reference is None:
-            self.reference = "pde" if "pde" in names else names[0]
+            self.reference = pde_terms(list(names))[0]
         if self.reference not in names:
             raise ConfigError("reference", f"unknown term {self.reference!r}; terms are {list(names)}")
         super().setup(names, params, initial)

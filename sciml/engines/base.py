@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from sciml.transforms import inside_transform
+
 if TYPE_CHECKING:
     from sciml.fields import Field
 
@@ -67,7 +69,7 @@ def autograd_jet(model, x: Tensor, dims: Directions) -> tuple[Tensor, Tensor, Te
     """Value, first and second derivatives by nested reverse mode (any ``nn.Module``) along coordinates
     ``dims`` (``None``: all) or along the rows ``v`` of a float ``(m, d)`` matrix: ``∇u·v`` and the
     Hessian-vector product ``vᵀ(∇²u v)``."""
-    if torch._C._functorch.peek_interpreter_stack() is not None:  # inside vmap/jacrev: no requires_grad_
+    if inside_transform():  # inside vmap/jacrev: no requires_grad_
         return functional_jet(model, x, dims)
     xg = x if x.requires_grad else x.detach().requires_grad_(True)
     y = model(xg)

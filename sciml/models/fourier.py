@@ -71,7 +71,7 @@ class FourierMLP(nn.Module):
         h = torch.cat([cos[:, 0], sin[:, 0]], dim=1)
         h1 = torch.cat([-omega * sin, omega * cos], dim=2)
         h2 = torch.cat([-omega.square() * cos, -omega.square() * sin], dim=2)
-        return propagate(self.layers, self.act_jet, h, h1, h2)
+        return propagate(self.layers, [self.act_jet] * (len(self.layers) - 1), h, h1, h2)
 
     def extra_repr(self) -> str:
         return f"in={self.in_dim}, out={self.out_dim}, features={self.features}, sigma={self.sigma}, " \

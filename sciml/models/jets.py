@@ -56,9 +56,10 @@ def linear_jet(layer: nn.Linear, h: Tensor, h1: Tensor, h2: Tensor) -> tuple[Ten
     return layer(h), h1 @ layer.weight.T, h2 @ layer.weight.T
 
 
-def propagate(layers: Sequence[nn.Linear], act_jet: Jet, h: Tensor, h1: Tensor,
+def propagate(layers: Sequence[nn.Linear], act_jets: Sequence[Jet], h: Tensor, h1: Tensor,
               h2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Hidden layers ``layers[:-1]`` with activation, then the linear output layer ``layers[-1]``."""
-    for layer in layers[:-1]:
+    """Hidden layers ``layers[:-1]``, each with its activation jet ``act_jets[k]``, then the linear output
+    layer ``layers[-1]``."""
+    for layer, act_jet in zip(layers[:-1], act_jets, strict=True):
         h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2)
     return linear_jet(layers[-1], h, h1, h2)

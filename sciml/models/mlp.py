@@ -27,8 +27,9 @@ from torch import Tensor, nn
 from sciml.errors import ConfigError, positive_int
 from sciml.models.activations import Jet, adaptive_slopes, sloped_jet
 from sciml.models.activations import activation as lookup_activation
-from sciml.models.jets import dense_jet, linear_jet
+from sciml.models.jets import propagate
 from sciml.models.wide import input_layer_jet, linear
+from sciml.transforms import inside_transform
 
 
 def init_linear(layer: nn.Linear, scheme: str) -> None:
@@ -148,7 +149,7 @@ class MLP(nn.Module):
         z, tangent = input_layer_jet(self.normalize(x), first.weight, first.bias, scale, dims)
         # compiled only in training evaluations (not under torch.no_grad or torch.func transforms: per-point
         # Jacobians of Gauss-Newton phases trace the eager tail)
-        fast = self.compile_tail and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active()
+        fast = self.compile_tail and torch.is_grad_enabled() and not inside_transform()
         tail = compiled_tail() if fast else jet_tail
         jet = tail(self, z, tangent)
         return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
@@ -168,9 +169,7 @@ def jet_tail(model: MLP, z: Tensor, tangent: Tensor) -> tuple[Tensor, Tensor, Te
     # at the first layer the tangent does not depend on the point and the second-order term is zero
     h1 = s1.unsqueeze(1) * tangent
     h2 = s2.unsqueeze(1) * tangent.square()
-    for layer, act_jet in zip(model.layers[1:-1], jets[1:]):
-        h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2)
-    return linear_jet(model.layers[-1], h, h1, h2)
+    return propagate(model.layers[1:], jets[1:], h, h1, h2)
 
 
 @cache

@@ -93,4 +93,4 @@ class PeriodicMLP(nn.Module):
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along ``dims`` (contract of :meth:`MLP.taylor`)."""
         h, h1, h2 = self.embedding.jet(x, dims)
-        return propagate(self.mlp.layers, self.mlp.act_jet, h, h1, h2)
+        return propagate(self.mlp.layers, self.mlp.activation_jets(), h, h1, h2)

@@ -41,7 +41,7 @@ from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
 from sciml.geometry.samplers import FixedPoints
 from sciml.problem import Term, chosen_terms
-from sciml.train.distributed import World, shard
+from sciml.train.distributed import World, shard_points
 from sciml.train.gpinn import SharedPoints
 
 METHODS = ("none", "rar", "rad")
@@ -172,8 +172,7 @@ class AdaptiveSampling:
         return out
 
     def _slice(self, points: PointSet) -> PointSet:
-        x, data = points
-        return shard(x, self.world), {k: shard(v, self.world) for k, v in data.items()}
+        return shard_points(*points, self.world)
 
     def after_step(self) -> None:
         self.steps += 1

@@ -74,6 +74,12 @@ def signature(points: Points) -> tuple:
                  for name, (x, data) in points.items())
 
 
+def first_order_steps(trainer: Trainer) -> int:
+    """How many of the run's steps fall in first-order phases (the ones that are compiled)."""
+    return sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
+               for phase in trainer.plan.phases if phase.first_order)
+
+
 def eager_reason(setting: str, trainer: Trainer) -> str | None:
     """Why ``trainer`` evaluates its losses eagerly throughout (``None``: its first-order phases are
     compiled)."""
@@ -87,8 +93,7 @@ def eager_reason(setting: str, trainer: Trainer) -> str | None:
         return "data parallelism, a technique (causal weighting, adaptive sampling, gPINN) or unknowns"
     if trainer.balancer.needs_residuals:
         return f"balancer {type(trainer.balancer).__name__} reads the residual vectors (only losses are compiled)"
-    steps = sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
-                for phase in trainer.plan.phases if phase.first_order)
+    steps = first_order_steps(trainer)
     if not steps:
         return "no first-order phase"
     if setting == "auto" and trainer.device.type != "cpu":
@@ -117,8 +122,7 @@ def tail_reason(setting: str, trainer: Trainer) -> str | None:
         return "the engine does not use the model's Taylor jets"
     if getattr(type(trainer.model), "taylor", None) is not MLP.taylor:
         return f"model {type(trainer.model).__name__} (the jet tail is compiled for the MLP only)"
-    steps = sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
-                for phase in trainer.plan.phases if phase.first_order)
+    steps = first_order_steps(trainer)
     if setting == "auto" and trainer.device.type != "cpu":
         return f"trainer.compile=auto on {trainer.device.type} (not measured there; true compiles)"
     if setting == "auto" and steps < AUTO_MIN_TAIL_STEPS:

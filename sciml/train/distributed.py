@@ -48,6 +48,11 @@ def shard(x: Tensor, world: World) -> Tensor:
     return x[world.rank::world.size] if world.active else x
 
 
+def shard_points(x: Tensor, data: dict[str, Tensor], world: World) -> tuple[Tensor, dict[str, Tensor]]:
+    """This rank's slice of a batch of points and of their per-point data."""
+    return shard(x, world), {k: shard(v, world) for k, v in data.items()}
+
+
 def average_gradients(params: list[torch.nn.Parameter], total: Tensor) -> Tensor:
     """Average ``p.grad`` over ranks and return the rank-averaged loss."""
     grads = [p.grad for p in params if p.grad is not None]

@@ -33,6 +33,7 @@ from sciml.engines.base import Engine
 from sciml.errors import ConfigError
 from sciml.fields import Field
 from sciml.problem import Problem, Residual, Sampler, Term, chosen_terms
+from sciml.transforms import inside_transform
 
 
 @dataclass
@@ -52,12 +53,6 @@ class SharedPoints:
         return self.sampler.sample(n, generator, dtype)
 
 
-def _inside_transform() -> bool:
-    """Whether the code runs inside a ``torch.func`` transform (``vmap``/``jacrev``), where ``requires_grad_``
-    is not allowed."""
-    return torch._C._functorch.peek_interpreter_stack() is not None
-
-
 def coordinate_derivative(residual: Residual, u: Field, j: int, term: str) -> Tensor:
     """``∂r/∂x_j`` of ``r = residual(u)`` at the points of ``u``, shape of ``r`` (``(n,)`` or ``(n, k)``)."""
 
@@ -69,7 +64,7 @@ def coordinate_derivative(residual: Residual, u: Field, j: int, term: str) -> Te
                                                "takes at detached points, so ∂r/∂x would be incomplete")
         return r
 
-    if _inside_transform():
+    if inside_transform():
         direction = torch.zeros_like(u.x)
         direction[:, j] = 1
         return torch.func.jvp(at, (u.x,), (direction,))[1]

@@ -36,7 +36,7 @@ from sciml.train.adaptive_sampling import AdaptiveSampling
 from sciml.train.causal import CausalTechnique
 from sciml.train.checkpointing import CheckpointManager
 from sciml.train.compiled import CompiledLosses, Points, compile_setting, eager_reason, tail_reason
-from sciml.train.distributed import World, average_gradients, shard
+from sciml.train.distributed import World, average_gradients, shard_points
 from sciml.train.gpinn import GradientEnhancement
 from sciml.train.guard import DivergenceGuard
 from sciml.train.jacobian import per_point_jacobian
@@ -174,11 +174,12 @@ class Trainer:
         except TypeError as error:  # an option the optimizer does not take
             raise ConfigError("optimizer", str(error)) from None
         self.plan = Plan(built if isinstance(built, list) else [built])
-        reason = eager_reason(compile_setting(compile), self)
+        setting = compile_setting(compile)
+        reason = eager_reason(setting, self)
         self.compiled_losses = None if reason else CompiledLosses(self.losses)
         self.compile_route = f"eager: {reason}" if reason else "compiled: first-order phases"
         #: stochastic engines: the model's jet tail is compiled in first-order phases (set per step)
-        self.tail_compiled = bool(reason) and tail_reason(compile_setting(compile), self) is None
+        self.tail_compiled = bool(reason) and tail_reason(setting, self) is None
         if self.tail_compiled:
             self.model.compile_tail = True
             self.compile_route = "compiled: the model's jet tail in first-order phases (stochastic engine)"
@@ -258,7 +259,7 @@ class Trainer:
             if getattr(term.sampler, "source", None) is None:  # gPINN terms take their residual term's points
                 out = term.sampler.sample(term.batch_size, self.generator, self.dtype)
                 x, data = out if isinstance(out, tuple) else (out, {})
-                points[name] = (shard(x, self.world), {k: shard(v, self.world) for k, v in data.items()})
+                points[name] = shard_points(x, data, self.world)
         return self._shared(points)
 
     def _shared(self, points: Points) -> Points:
