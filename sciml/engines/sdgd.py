@@ -74,6 +74,7 @@ class SDGDEngine(Engine):
 
     name = "sdgd"
     default_jets = "autograd"
+    plans_jets = False  # directions are drawn per evaluation
 
     def __init__(self, num_dims: int = 16, unbiased: bool = False, chunk_dims: int = 0,
                  jets: str | None = None) -> None:

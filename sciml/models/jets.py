@@ -9,6 +9,10 @@ A jet starts at the input along directions ``dims``: ``None`` (every coordinate 
 tensor of coordinates ``i`` (direction ``e_i``), or a float ``(m, d)`` matrix whose rows are arbitrary
 directions ``v`` (Hutchinson probes). An affine map ``x ↦ W x`` has the tangent ``W v`` and no second-order
 term along every one of them.
+
+The second-order channels may cover only the first ``m₂ ≤ m`` directions (``h²`` of shape ``(n, m₂, ·)``):
+then ``σ(z)² = σ''(z) (z¹_{:m₂})² + σ'(z) z²``, and no work is spent on second derivatives nobody asks for
+(:class:`sciml.engines.base.JetPlan`).
 """
 
 from __future__ import annotations
@@ -42,13 +46,19 @@ def direction_matrix(dims: Tensor | None, d: int, like: Tensor) -> Tensor:
 
 
 def dense_jet(layer: nn.Linear, act_jet: Jet, h: Tensor, h1: Tensor, h2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``σ(layer(h))`` and its first and second directional derivatives."""
+    """``σ(layer(h))`` and its first and second directional derivatives (second ones along the first
+    ``h2.shape[1]`` directions)."""
     z = layer(h)
     z1 = h1 @ layer.weight.T
     z2 = h2 @ layer.weight.T
     g, s1, s2 = act_jet(z)
     s1 = s1.unsqueeze(1)
-    return g, s1 * z1, s2.unsqueeze(1) * z1.square() + s1 * z2
+    return g, s1 * z1, s2.unsqueeze(1) * leading(z1, z2).square() + s1 * z2
+
+
+def leading(t1: Tensor, t2: Tensor) -> Tensor:
+    """The first-order channels ``t1`` of the directions that have second-order channels ``t2``."""
+    return t1 if t1.shape[1] == t2.shape[1] else t1[:, :t2.shape[1]]
 
 
 def linear_jet(layer: nn.Linear, h: Tensor, h1: Tensor, h2: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -135,12 +135,17 @@ class MLP(nn.Module):
             return [self.act_jet] * self.depth
         return [sloped_jet(self.act_jet, self.slope(k)) for k in range(self.depth)]
 
-    def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    #: :meth:`taylor` takes ``second`` (:func:`sciml.engines.base.coordinate_jet`)
+    partial_second = True
+
+    def taylor(self, x: Tensor, dims: Tensor | None = None,
+               second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along coordinate directions ``dims``.
 
         Returns ``(y, d1, d2)`` with ``y`` of shape ``(n, out)`` and ``d1[:, j] = ∂y/∂x_{dims[j]}``,
         ``d2[:, j] = ∂²y/∂x_{dims[j]}²`` of shape ``(n, m, out)``. ``dims=None`` means every coordinate; a
-        float ``(m, in_dim)`` tensor gives derivatives along its rows instead.
+        float ``(m, in_dim)`` tensor gives derivatives along its rows instead. ``second``: second derivatives
+        along the first ``second`` directions only (``d2`` then has ``second`` columns; ``None``: all).
         Differentiable with respect to the parameters (and to ``x``).
         """
         first = self.layers[0]
@@ -151,7 +156,7 @@ class MLP(nn.Module):
         # Jacobians of Gauss-Newton phases trace the eager tail)
         fast = self.compile_tail and torch.is_grad_enabled() and not inside_transform()
         tail = compiled_tail() if fast else jet_tail
-        jet = tail(self, z, tangent)
+        jet = tail(self, z, tangent, second)
         return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
 
     def extra_repr(self) -> str:
@@ -160,15 +165,15 @@ class MLP(nn.Module):
                ("" if self.slopes is None else f", adaptive={self.adaptive}, slope_scale={self.slope_scale}")
 
 
-def jet_tail(model: MLP, z: Tensor, tangent: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def jet_tail(model: MLP, z: Tensor, tangent: Tensor, second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """The jet of ``model`` after its first affine layer: from the pre-activation ``z`` (``(n, width)``) and the
     first-layer tangents (``(m, width)``; the second-order term is zero there) to ``(y, d1, d2)`` before the
-    output scale."""
+    output scale; second-order channels for the first ``second`` tangents (``None``: all)."""
     jets = model.activation_jets()
     h, s1, s2 = jets[0](z)
     # at the first layer the tangent does not depend on the point and the second-order term is zero
     h1 = s1.unsqueeze(1) * tangent
-    h2 = s2.unsqueeze(1) * tangent.square()
+    h2 = s2.unsqueeze(1) * tangent[:second].square()
     return propagate(model.layers[1:], jets[1:], h, h1, h2)
 
 

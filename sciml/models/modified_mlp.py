@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from sciml.models.jets import affine_tangent, dense_jet, linear_jet
+from sciml.models.jets import affine_tangent, dense_jet, leading, linear_jet
 from sciml.models.mlp import MLP, init_linear
 
 
@@ -49,20 +49,26 @@ class ModifiedMLP(MLP):
             h = u + z * (v - u)
         return self.layers[-1](h)
 
-    def _input_jet(self, layer: nn.Linear, xn: Tensor, dims: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    def _input_jet(self, layer: nn.Linear, xn: Tensor, dims: Tensor | None,
+                   second: int | None) -> tuple[Tensor, Tensor, Tensor]:
         """Jet of ``φ(x̂ W + b)`` along ``dims``: the tangent of the affine map is ``W v`` (column ``i`` of
         ``W`` along ``e_i``), scaled by the input standardisation."""
         tangent = affine_tangent(layer.weight * self.input_scale, dims)  # (m, width)
         h, s1, s2 = self.act_jet(layer(xn))
-        return h, s1.unsqueeze(1) * tangent, s2.unsqueeze(1) * tangent.square()
+        return h, s1.unsqueeze(1) * tangent, s2.unsqueeze(1) * tangent[:second].square()
 
-    def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        """Value, first and second derivatives along ``dims`` (same contract as :meth:`MLP.taylor`)."""
+    #: :meth:`taylor` takes ``second`` (:func:`sciml.engines.base.coordinate_jet`)
+    partial_second = True
+
+    def taylor(self, x: Tensor, dims: Tensor | None = None,
+               second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+        """Value, first and second derivatives along ``dims``, second ones along the first ``second`` of them
+        (same contract as :meth:`MLP.taylor`)."""
         xn = self.normalize(x)
-        u, u1, u2 = self._input_jet(self.encoder_u, xn, dims)
-        v, v1, v2 = self._input_jet(self.encoder_v, xn, dims)
+        u, u1, u2 = self._input_jet(self.encoder_u, xn, dims, second)
+        v, v1, v2 = self._input_jet(self.encoder_v, xn, dims, second)
         gap, gap1, gap2 = v - u, v1 - u1, v2 - u2
-        h, h1, h2 = self._input_jet(self.layers[0], xn, dims)
+        h, h1, h2 = self._input_jet(self.layers[0], xn, dims, second)
         if self.gate_first:
             h, h1, h2 = self._gate(h, h1, h2, u, u1, u2, gap, gap1, gap2)
         for layer in self.layers[1:-1]:
@@ -75,7 +81,7 @@ class ModifiedMLP(MLP):
         """Jet of ``H = U + Z ⊙ (V − U)`` from the jets of ``Z``, ``U`` and ``V − U``."""
         gb = g.unsqueeze(1)
         return (u + g * gap, u1 + g1 * gap.unsqueeze(1) + gb * gap1,
-                u2 + g2 * gap.unsqueeze(1) + 2 * g1 * gap1 + gb * gap2)
+                u2 + g2 * gap.unsqueeze(1) + 2 * leading(g1, g2) * leading(gap1, g2) + gb * gap2)
 
 
 __all__ = ["ModifiedMLP"]

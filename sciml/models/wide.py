@@ -187,7 +187,8 @@ def input_layer_jet(x: Tensor, weight: Tensor, bias: Tensor, scale: Tensor | Non
     ``W₁``), or a float ``(m, d)`` matrix of directions (tangent = ``V W₁ᵀ``). ``scale`` is the input
     scaling ``1/std`` (``None`` when the inputs are not scaled).
     """
-    if dims is not None and not dims.is_floating_point() and not x.requires_grad and torch.is_grad_enabled():
+    sparse = dims is not None and not dims.is_floating_point() and x.shape[1] >= _MIN_WIDE
+    if sparse and not x.requires_grad and torch.is_grad_enabled():  # narrow inputs: the plain route
         z, tangent = _InputLayer.apply(x, weight, bias, dims)
         return z, tangent if scale is None else tangent * scale[dims].unsqueeze(1)
     z = F.linear(x, weight, bias) if torch.is_grad_enabled() else linear(x, weight, bias)

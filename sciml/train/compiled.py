@@ -19,6 +19,8 @@ Which steps are compiled (the setting ``trainer.compile``, :data:`SETTINGS`):
   the losses alone);
 - only points of the shapes of the first compiled call (compiled with ``dynamic=False``): other shapes (a
   final partial batch, a refreshed set of another size) are evaluated eagerly instead of recompiled.
+- not the first step of a session: its evaluation runs eagerly with full jets and records which derivatives
+  the residuals ask for (:class:`~sciml.engines.base.JetPlan`); the compiled graph then carries only those.
 
 Every other evaluation is :meth:`Trainer.losses` itself, the same function uncompiled: the two agree to
 round-off (inductor fuses and reorders floating-point operations). Dynamo keeps the graphs per code object,

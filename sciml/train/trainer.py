@@ -184,6 +184,8 @@ class Trainer:
             self.model.compile_tail = True
             self.compile_route = "compiled: the model's jet tail in first-order phases (stochastic engine)"
         self.info["compile"] = self.compile_route
+        #: the exact engine learns its jet plan (``JetPlan``) on the first step's evaluation
+        self.jet_plan_pending = engine.plans_jets
         if hasattr(engine, "setup"):  # stochastic engines draw from the trainer's generator
             engine.setup(problem, self.generator)
         write = run.run_dir is not None and self.world.is_main
@@ -402,7 +404,11 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         draws = None if phase.first_order else self.generator.get_state()
         compiled = self.compiled_losses is not None and phase.first_order
-        losses = self.step_losses(points, compiled)
+        if self.jet_plan_pending:  # the session's first evaluation, eager, tells which derivatives are needed
+            self.jet_plan_pending = False
+            losses = self.engine.learn_plan(lambda: self.step_losses(points, compiled=False))
+        else:
+            losses = self.step_losses(points, compiled)
         if not self._unknowns_checked:
             self._check_unknowns(losses)
         if phase.consumes == "term_gradients":  # MultiAdam: α and the per-term gradients of the one decision

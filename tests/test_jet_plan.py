@@ -1,0 +1,111 @@
+"""The exact engine's jet plan: only the derivatives the residuals ask for, with the values of the full jet."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import pytest
+import torch
+
+from pdes.pinnacle.burgers1d import Burgers1D
+from sciml import optim
+from sciml.balancing import FixedWeights
+from sciml.engines import Engine, autograd_jet
+from sciml.engines.base import JetPlan
+from sciml.fields import Field
+from sciml.models import MLP
+from sciml.models.modified_mlp import ModifiedMLP
+from sciml.train import Trainer
+
+NU = 0.01 / math.pi
+
+
+def burgers(u: Field) -> torch.Tensor:
+    """``u_t + u u_x − ν u_xx`` in ``(x, t)``: first derivatives along both, a second one along ``x`` only."""
+    return u.d("t") + u.value * u.d("x") - NU * u.d("x", "x")
+
+
+def field(model, x: torch.Tensor, engine: Engine) -> Field:
+    return Field(model, x, ["x", "t"], engine, spatial_dims=[0])
+
+
+@pytest.fixture
+def points() -> torch.Tensor:
+    return torch.rand(40, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 2 - 1
+
+
+def test_plan_from_requests_puts_second_order_directions_first():
+    assert JetPlan.from_requests({0, 1}, {0}) == JetPlan((0, 1), 1)
+    plan = JetPlan.from_requests({0, 1, 2}, {2})
+    assert plan == JetPlan((2, 0, 1), 1)
+    assert plan.dims(3) == [2, 0, 1] and JetPlan((0, 1, 2), 2).dims(3) is None
+
+
+@pytest.mark.parametrize("make", [partial(MLP, 2, 1, width=12, depth=3),
+                                  partial(ModifiedMLP, 2, 1, width=12, depth=3)])
+def test_taylor_with_fewer_second_order_directions_matches_the_full_jet(make, points):
+    torch.manual_seed(0)
+    model = make().double()
+    y, d1, d2 = model.taylor(points, torch.tensor([1, 0]))
+    yp, d1p, d2p = model.taylor(points, torch.tensor([1, 0]), second=1)
+    assert d2p.shape == (40, 1, 1)
+    torch.testing.assert_close(yp, y, rtol=0, atol=1e-14)
+    torch.testing.assert_close(d1p, d1, rtol=0, atol=1e-14)
+    torch.testing.assert_close(d2p, d2[:, :1], rtol=1e-12, atol=1e-14)
+    _, _, none = model.taylor(points, None, second=0)
+    assert none.shape == (40, 0, 1)
+
+
+@pytest.mark.parametrize("make", [partial(MLP, 2, 1, width=12, depth=3),
+                                  partial(ModifiedMLP, 2, 1, width=12, depth=3)])
+def test_learned_plan_gives_the_residual_of_the_full_jet(make, points):
+    torch.manual_seed(0)
+    model = make().double()
+    engine = Engine()
+    full = engine.learn_plan(lambda: burgers(field(model, points, engine)))
+    assert engine.plan == JetPlan((0, 1), 1)
+    u = field(model, points, engine)
+    planned = burgers(u)
+    assert u.cache["jet"][1].shape[1] == 1  # no u_tt channels
+    torch.testing.assert_close(planned, full, rtol=1e-12, atol=1e-14)
+    # against nested autograd
+    y, d1, d2 = autograd_jet(model, points, None)
+    torch.testing.assert_close(planned, d1[:, 1, 0] + y[:, 0] * d1[:, 0, 0] - NU * d2[:, 0, 0], rtol=1e-10,
+                               atol=1e-12)
+
+
+def test_requests_outside_the_plan_get_the_full_jet(points):
+    torch.manual_seed(0)
+    model = MLP(2, 1, width=12, depth=3).double()
+    engine = Engine()
+    engine.learn_plan(lambda: field(model, points, engine).d("x", "x"))
+    assert engine.plan == JetPlan((0,), 1)
+    _, d1, d2 = autograd_jet(model, points, None)
+    u = field(model, points, engine)
+    torch.testing.assert_close(u.d("x", "x"), d2[:, 0, 0], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(u.d("t", "t"), d2[:, 1, 0], rtol=1e-10, atol=1e-12)  # u_tt: not planned
+    torch.testing.assert_close(u.grad, d1[..., 0], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(field(model, points, engine).hessian_diag[:, 0], d2[:, 0, 0], rtol=1e-10,
+                               atol=1e-12)
+
+
+def burgers_trainer(plans: bool, steps: int = 6) -> Trainer:
+    torch.manual_seed(0)
+    engine = Engine()
+    engine.plans_jets = plans
+    problem = Burgers1D(batch_size={"pde": 64, "ic": 32, "dirichlet": 32})
+    return Trainer(problem, MLP(2, 1, width=10, depth=2), engine, FixedWeights(), partial(optim.adam, lr=1e-2),
+                   steps=steps, eval_every=0, log_every=0, metrics=[], progress=False, plot=False,
+                   dtype=torch.float64, compile=False)
+
+
+def test_trainer_learns_the_plan_on_its_first_step_and_trains_as_with_full_jets(one_thread):
+    params = {}
+    for plans in (True, False):
+        t = burgers_trainer(plans)
+        t.fit()
+        assert t.engine.plan == (JetPlan((0, 1), 1) if plans else None)
+        params[plans] = [p.detach().clone() for p in t.model.parameters()]
+    for a, b in zip(params[True], params[False]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
