@@ -30,16 +30,19 @@ from sciml.fields import Field
 from sciml.geometry.gaussian import counter_normal
 from sciml.models.constrained import BallFactor, HardConstraint
 from sciml.problem import Problem, Term
+from sciml.trig import bounded_sincos
 
 Sums = tuple[Tensor, Tensor, Tensor]
 
 
 def two_body_sums(x: Tensor, c: Tensor) -> Sums:
-    """``(s, x·∇s, Δs)`` per row for ``s = Σ_i c_i sin(φ_i)``, ``φ_i = x_i + cos x_{i+1} + x_{i+1} cos x_i``."""
+    """``(s, x·∇s, Δs)`` per row for ``s = Σ_i c_i sin(φ_i)``, ``φ_i = x_i + cos x_{i+1} + x_{i+1} cos x_i``,
+    at points of the unit ball: there ``|x_i| ≤ 1`` and ``|φ_i| ≤ 3``, so every sine and cosine has an argument
+    in ``[−π, π]`` (:func:`~sciml.trig.bounded_sincos`: short polynomials in single precision)."""
     a, b = x[:, :-1], x[:, 1:]
-    sa, ca, sb, cb = torch.sin(a), torch.cos(a), torch.sin(b), torch.cos(b)
+    (sa, ca), (sb, cb) = bounded_sincos(a, bound=1.0), bounded_sincos(b, bound=1.0)
     phi = a + cb + b * ca
-    sp, cp = torch.sin(phi), torch.cos(phi)
+    sp, cp = bounded_sincos(phi, bound=3.0)
     da, db = 1 - b * sa, ca - sb  # ∂φ/∂x_i, ∂φ/∂x_{i+1}
     s = (c * sp).sum(1)
     radial = (c * cp * (a * da + b * db)).sum(1)
@@ -157,7 +160,7 @@ class BallPDE(Problem):
 
     def __init__(self, dim: int = 100, equation: str = "allen_cahn", solution: str = "two_body",
                  batch_size: int = 100, seed: int = 0, coefficients: str = "torch", compile: bool = False,
-                 block: int = 1 << 16, normal: str = "counter") -> None:
+                 block: int = 1 << 14, normal: str = "counter") -> None:
         self.size = positive_int(dim, "dim")
         if equation not in EQUATIONS:
             raise ConfigError("equation", f"unknown equation {equation!r}; options: {', '.join(EQUATIONS)}")

@@ -15,7 +15,9 @@ them (:func:`counter_normal`; eager tensor operations compute the same words, :f
   the compiled loop computes the same words as the eager operations;
 - normal pair ``p`` takes words ``2p`` and ``2p + 1`` as two uniforms (their top 24 bits in single
   precision, shifted by half an ulp into ``(0, 1)``; all 32 bits in double) and the Box-Muller transform
-  ``√(−2 ln u₁) (cos 2πu₂, sin 2πu₂)``: the first half of the output holds the cosines, the second the sines.
+  ``√(−2 ln u₁) (cos θ, sin θ)`` with the angle ``θ = 2π(u₂ − ½)``: the first half of the output holds the
+  cosines, the second the sines; in single precision the sine and cosine of the bounded angle are short
+  polynomials (:func:`sciml.trig.bounded_sincos`).
 
 The keys are drawn from the caller's generator, so a seed fixes every number and the generator's state
 (which checkpoints save) fixes the next draw. One draw holds at most ``2³²`` words.
@@ -28,6 +30,8 @@ from functools import cache
 
 import torch
 from torch import Tensor
+
+from sciml.trig import bounded_sincos
 
 _LOW16 = (1 << 16) - 1
 _LOW32 = (1 << 32) - 1
@@ -64,8 +68,8 @@ def box_muller_normals(keys: Tensor, pairs: int, dtype: torch.dtype) -> Tensor:
     u1 = ((hash_words(keys, first) >> (32 - bits)).to(work) + 0.5) * scale
     u2 = (hash_words(keys, first + 1) >> (32 - bits)).to(work) * scale
     radius = torch.sqrt(-2.0 * torch.log(u1))
-    angle = (2 * math.pi) * u2
-    return torch.cat([radius * torch.cos(angle), radius * torch.sin(angle)]).to(dtype)
+    sin, cos = bounded_sincos((2 * math.pi) * (u2 - 0.5))  # a uniform angle in [−π, π)
+    return torch.cat([radius * cos, radius * sin]).to(dtype)
 
 
 @cache

@@ -63,7 +63,7 @@ def shape_class(kind: str, rows: int, inner: int, cols: int) -> str:
     return f"{kind} {'x'.join(str(max(s - 1, 0).bit_length()) for s in (rows, inner, cols))}"
 
 
-def fastest(routes: dict[str, Callable[[], Tensor]], repeats: int = 2,
+def fastest(routes: dict[str, Callable[[], Tensor]], repeats: int = 3,
             clock: Callable[[], float] = time.perf_counter) -> tuple[str, Tensor]:
     """Run each route once to warm it up, then ``repeats`` times interleaved; the route with the smallest
     best time and its last result."""
