@@ -8,6 +8,7 @@ under every engine. Results are cached per field, so asking twice costs nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import torch
@@ -93,6 +94,22 @@ class Field:
     def hessian_diag(self) -> Tensor:
         """Second derivatives ``∂²u/∂x_i²`` for the spatial variables, ``(n, len(spatial))``."""
         return self._select(self._get("hessian_diag", lambda: self.engine.hessian_diag(self)))
+
+    def operator(self, first: Mapping[str, float] | None = None,
+                 second: Mapping[str, float] | None = None) -> Tensor:
+        """The linear operator ``Σ_i a_i ∂u/∂x_i + Σ_j b_j ∂²u/∂x_j²`` with constant coefficients
+        ``first = {name: a_i}`` and ``second = {name: b_j}``, e.g. ``u.operator({"t": 1}, {"x": -ν})`` for
+        ``u_t − ν u_xx``. The exact engine with an MLP carries it as one channel of the forward jet (the
+        forward Laplacian generalised; ``sciml/models/jets.py``), so ``u_t`` and ``u_xx`` need no channels of
+        their own; other engines and models sum the derivatives. Same value either way."""
+        terms = []
+        for coefficients in (first or {}, second or {}):
+            terms.append(tuple(sorted((self.index(name), float(value)) for name, value in coefficients.items()
+                                      if value != 0)))
+        if not any(terms):
+            raise ValueError("u.operator needs at least one nonzero coefficient")
+        key = f"op:{terms[0]}:{terms[1]}"
+        return self._select(self._get(key, lambda: self.engine.operator(self, terms[0], terms[1])))
 
     def d(self, *names: str) -> Tensor:
         """Partial derivative, e.g. ``u.d("t")``, ``u.d("x", "x")`` or the mixed ``u.d("x", "t")``."""

@@ -100,12 +100,75 @@ def burgers_trainer(plans: bool, steps: int = 6) -> Trainer:
                    dtype=torch.float64, compile=False)
 
 
+BURGERS_OPERATOR = (((1, 1.0),), ((0, -NU),))  # u_t − ν u_xx
+
+
 def test_trainer_learns_the_plan_on_its_first_step_and_trains_as_with_full_jets(one_thread):
     params = {}
     for plans in (True, False):
         t = burgers_trainer(plans)
         t.fit()
-        assert t.engine.plan == (JetPlan((0, 1), 1) if plans else None)
+        # Burgers1D writes u_t − ν u_xx as one operator: the jet carries u_x and that channel only
+        assert t.engine.plan == (JetPlan((0,), 0, (BURGERS_OPERATOR,)) if plans else None)
         params[plans] = [p.detach().clone() for p in t.model.parameters()]
     for a, b in zip(params[True], params[False]):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def operator_burgers(u: Field) -> torch.Tensor:
+    return u.operator({"t": 1.0}, {"x": -NU}) + u.value * u.d("x")
+
+
+@pytest.mark.parametrize("make", [partial(MLP, 2, 1, width=12, depth=3),
+                                  partial(MLP, 2, 1, width=12, depth=3, adaptive="laaf"),
+                                  partial(ModifiedMLP, 2, 1, width=12, depth=3)])
+def test_operator_channel_gives_the_residual_of_the_derivatives(make, points):
+    torch.manual_seed(0)
+    model = make().double()
+    engine = Engine()
+    recorded = engine.learn_plan(lambda: operator_burgers(field(model, points, engine)))
+    assert engine.plan == JetPlan((0,), 0, (BURGERS_OPERATOR,))
+    u = field(model, points, engine)
+    planned = operator_burgers(u)
+    if model.operator_channels:  # one first-order and one operator channel (else the expanded plan)
+        assert u.cache["jet"][0].shape[1] == 1 and u.cache["jet"][1].shape[1] == 1
+    y, d1, d2 = autograd_jet(model, points, None)
+    reference = d1[:, 1, 0] + y[:, 0] * d1[:, 0, 0] - NU * d2[:, 0, 0]
+    torch.testing.assert_close(recorded, reference, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(planned, reference, rtol=1e-10, atol=1e-12)
+    # parameters' gradients agree too (the operator channel is differentiated like any other)
+    grads = torch.autograd.grad(planned.square().sum(), list(model.parameters()))
+    expected = torch.autograd.grad(reference.square().sum(), list(model.parameters()))
+    for a, b in zip(grads, expected):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_taylor_operator_channels_against_the_full_jet():
+    torch.manual_seed(1)
+    model = MLP(3, 2, width=10, depth=2, input_stats=(torch.tensor([0.1, -0.2, 0.3]),
+                                                      torch.tensor([1.5, 0.5, 2.0]))).double()
+    x = torch.rand(25, 3, dtype=torch.float64)
+    a = torch.randn(2, 3, dtype=torch.float64)
+    b = torch.randn(2, 2, dtype=torch.float64)  # over the jet's directions (2, 0)
+    y, d1, d2 = model.taylor(x, torch.tensor([2, 0]), operators=(a, b))
+    yf, d1f, d2f = model.taylor(x)
+    torch.testing.assert_close(y, yf)
+    torch.testing.assert_close(d1, d1f[:, [2, 0]], rtol=1e-12, atol=1e-14)
+    expected = torch.einsum("ki,nio->nko", a, d1f)
+    expected = expected + torch.einsum("kj,njo->nko", b, d2f[:, [2, 0]])
+    torch.testing.assert_close(d2, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_operator_under_a_stochastic_engine_sums_its_derivatives(points):
+    from sciml.engines import TaylorEngine
+
+    torch.manual_seed(0)
+    model = MLP(2, 1, width=12, depth=3).double()
+    exact = operator_burgers(field(model, points, Engine()))
+    sampled = operator_burgers(field(model, points, TaylorEngine(num_dims=2)))
+    torch.testing.assert_close(sampled, exact, rtol=1e-10, atol=1e-12)
+
+
+def test_empty_operator_is_refused(points):
+    with pytest.raises(ValueError, match="nonzero"):
+        field(MLP(2, 1, width=4, depth=1).double(), points, Engine()).operator({"t": 0.0})

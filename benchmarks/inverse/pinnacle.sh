@@ -20,9 +20,11 @@ pinv="pde=pinnacle_poisson_inv pde.batch_size={pde:2048,data_loss:2500,bc_a:512}
   hydra.sweep.dir=$OUT/pinv_network > "$OUT.pinv_network.log" 2>&1
 .venv/bin/sciml-train -m $pinv pde.variant=coded seed=0 trainer.steps=3000 $common trainer.stop_at_noise=false \
   hydra.sweep.dir=$OUT/pinv_coded > "$OUT.pinv_coded.log" 2>&1
-# HInv: float32 Adam (no L-BFGS), the data and boundary terms weighted 100 = 1/σ² against the PDE term
+# HInv: float32 Adam (no L-BFGS), the data and boundary terms weighted 100 = 1/σ² against the PDE term, a fixed
+# 20,000 steps: the data reach the noise level long before a stops improving (the PDE term keeps u from fitting
+# the noise), so the discrepancy stop is off here
 .venv/bin/sciml-train -m pde=pinnacle_heat_inv pde.coefficient=network balancer=pinn_w balancer.others=100 \
   "pde.batch_size={pde:4096,data_loss:2500,bc_a:1024}" model.width=32 model.depth=3 seed=0,1,2 dtype=float32 \
-  optimizer=adam trainer.steps=20000 trainer.resample=false trainer.stop_at_noise=true trainer.eval_every=500 \
+  optimizer=adam trainer.steps=20000 trainer.resample=false trainer.stop_at_noise=false trainer.eval_every=500 \
   trainer.log_every=500 trainer.progress=false hydra.sweep.dir=$OUT/hinv > "$OUT.hinv.log" 2>&1
 .venv/bin/python benchmarks/inverse/pinnacle_table.py "$OUT" | tee benchmarks/inverse/pinnacle_table.md

@@ -34,8 +34,8 @@ class Burgers1D(PinnacleProblem):
         self.setup(sampling, batch_size, defaults)
 
     def pde_residual(self, u: Field) -> Tensor:
-        """``u_t + u u_x − ν u_xx``."""
-        return u.d("t") + u.value * u.d("x") - self.viscosity * u.d("x", "x")
+        """``u_t + u u_x − ν u_xx``, its linear part ``u_t − ν u_xx`` as one operator (one jet channel)."""
+        return u.operator({"t": 1.0}, {"x": -self.viscosity}) + u.value * u.d("x")
 
     def ic_residual(self, u: Field) -> Tensor:
         """``u(x, 0) + sin(πx)``."""

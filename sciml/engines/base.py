@@ -90,38 +90,82 @@ def autograd_jet(model, x: Tensor, dims: Directions) -> tuple[Tensor, Tensor, Te
     return y, torch.stack(d1, dim=-1), torch.stack(d2, dim=-1)
 
 
-def coordinate_jet(model, x: Tensor, dims: Directions,
-                   second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+def coordinate_jet(model, x: Tensor, dims: Directions, second: int | None = None,
+                   operators: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """``(y, d1, d2)`` along coordinates or directions ``dims``, by Taylor propagation when the model
     supports it. ``second``: only the first ``second`` directions need second derivatives (``None``: all); a
     model whose ``taylor`` takes ``second`` (``partial_second = True``) then carries no second-order channels
-    for the others, and ``d2`` has ``second`` columns (otherwise all of them)."""
+    for the others, and ``d2`` has ``second`` columns (otherwise all of them). ``operators = (A, B)`` asks a
+    model with ``operator_channels = True`` for operator channels instead (:meth:`MLP.taylor
+    <sciml.models.MLP.taylor>`)."""
     if hasattr(model, "taylor"):
         index = None if dims is None else torch.as_tensor(dims, device=x.device)
+        if operators is not None:
+            return model.taylor(x, index, operators=operators)
         if second is not None and getattr(model, "partial_second", False):
             return model.taylor(x, index, second=second)
         return model.taylor(x, index)
     return autograd_jet(model, x, dims)
 
 
+#: a linear operator ``Σ_i a_i ∂_i + Σ_j b_j ∂²_j``: its first-order terms ``((i, a_i), …)`` and second-order
+#: terms ``((j, b_j), …)``, each sorted by coordinate
+Operator = tuple[tuple[tuple[int, float], ...], tuple[tuple[int, float], ...]]
+
+
 @dataclass(frozen=True)
 class JetPlan:
     """The coordinate derivatives a problem's residuals ask for, so that the exact engine propagates only
     those: ``first`` lists the coordinates whose first derivatives are needed, the ``second`` of them whose
-    second derivatives are needed first. Burgers' ``u_t + u u_x − ν u_xx`` in ``(x, t)`` needs ``(0, 1)``
-    with ``second = 1``: no ``u_tt`` channels (a fifth of the jet's matrix products at width 100)."""
+    second derivatives are needed first; ``operators`` are linear operators asked for as a whole
+    (:meth:`Field.operator <sciml.fields.Field.operator>`), each one channel of the jet for models that carry
+    them (``operator_channels``). Burgers' ``u_t + u u_x − ν u_xx`` in ``(x, t)`` written with ``u.d`` needs
+    ``first = (0, 1)``, ``second = 1``: no ``u_tt`` channels; written as ``u.operator({"t": 1}, {"x": −ν}) +
+    u.value * u.d("x")`` it needs ``first = (0,)`` and one operator channel: two channels besides the value
+    instead of three."""
 
     first: tuple[int, ...]
     second: int
+    operators: tuple[Operator, ...] = ()
 
     @classmethod
-    def from_requests(cls, first: set[int], second: set[int]) -> JetPlan:
+    def from_requests(cls, first: set[int], second: set[int], operators: set[Operator] = frozenset()) -> JetPlan:
+        quadratic = {j for op in operators for j, _ in op[1]}  # an operator channel needs these first-order ones
         lead = sorted(second)
-        return cls(tuple(lead + sorted(first - second)), len(lead))
+        return cls(tuple(lead + sorted((first | quadratic) - second)), len(lead), tuple(sorted(operators)))
+
+    def expanded(self) -> JetPlan:
+        """The same derivatives without operator channels (for models that do not carry them): every
+        operator's terms as first and second derivatives of their own."""
+        if not self.operators:
+            return self
+        first = set(self.first) | {i for op in self.operators for i, _ in op[0]}
+        second = set(self.first[:self.second]) | {j for op in self.operators for j, _ in op[1]}
+        return JetPlan.from_requests(first | second, second)
 
     def dims(self, d: int) -> list[int] | None:
         """The jet's directions for ``d`` inputs (``None``: every coordinate in order)."""
         return None if self.first == tuple(range(d)) else list(self.first)
+
+    def channels(self) -> list[tuple]:
+        """What the jet's second-order columns hold, in order: ``("d2", i)`` or ``("op", operator)``."""
+        return [("d2", i) for i in self.first[:self.second]] + [("op", op) for op in self.operators]
+
+    def operator_matrices(self, d: int, dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor]:
+        """``(A, B)`` of :meth:`channels` for ``MLP.taylor(operators=…)``: ``A`` ``(k, d)`` over the inputs,
+        ``B`` ``(k, len(first))`` over the jet's directions (a plain second derivative is a unit row of ``B``)."""
+        rows_a, rows_b = [], []
+        for kind, what in self.channels():
+            a, b = ((), ((what, 1.0),)) if kind == "d2" else what
+            row_a, row_b = [0.0] * d, [0.0] * len(self.first)
+            for i, value in a:
+                row_a[i] = value
+            for j, value in b:
+                row_b[self.first.index(j)] = value
+            rows_a.append(row_a)
+            rows_b.append(row_b)
+        return (torch.tensor(rows_a, dtype=dtype, device=device).reshape(-1, d),
+                torch.tensor(rows_b, dtype=dtype, device=device).reshape(-1, len(self.first)))
 
 
 class Engine:
@@ -138,31 +182,37 @@ class Engine:
     #: whether :meth:`learn_plan` applies (stochastic engines draw directions per evaluation: they do not)
     plans_jets = True
     plan: JetPlan | None = None
-    _requests: tuple[set[int], set[int]] | None = None
+    _requests: tuple[set[int], set[int], set[Operator]] | None = None
 
     def learn_plan(self, evaluate: Callable[[], T]) -> T:
         """Run ``evaluate`` (an evaluation of the losses) with full jets, recording which coordinate derivatives
         it asks for, keep them as the plan of every later jet, and return what ``evaluate`` returned."""
-        self.plan, self._requests = None, (set(), set())
+        self.plan, self._requests = None, (set(), set(), set())
         try:
             out = evaluate()
-            first, second = self._requests
+            first, second, operators = self._requests
         finally:
             self._requests = None
-        self.plan = JetPlan.from_requests(first | second, second)
+        self.plan = JetPlan.from_requests(first | second, second, operators)
         return out
 
-    def _note(self, order: int, dims) -> None:
-        if self._requests is not None:
-            self._requests[order - 1].update(int(i) for i in dims)
-
     def _jet(self, u: Field, plan: JetPlan | None) -> None:
-        """Compute ``u``'s jet under ``plan`` (``None``: full) into its cache: ``(d1, d2)`` and the coordinates
-        of their columns (``None``: all, in order)."""
+        """Compute ``u``'s jet under ``plan`` (``None``: full) into its cache: ``(d1, d2)``, the coordinates of
+        ``d1``'s columns (``None``: all, in order) and what ``d2``'s columns hold (``None``: the second
+        derivatives along ``d1``'s directions)."""
+        if plan is not None and plan.operators and not getattr(u.model, "operator_channels", False):
+            plan = plan.expanded()
         dims = None if plan is None else plan.dims(u.dim)
-        y, d1, d2 = coordinate_jet(u.model, u.x, dims, None if plan is None else plan.second)
+        if plan is not None and plan.operators:
+            matrices = plan.operator_matrices(u.dim, u.x.dtype, u.x.device)
+            y, d1, d2 = coordinate_jet(u.model, u.x, dims, operators=matrices)
+            channels = plan.channels()
+        else:
+            y, d1, d2 = coordinate_jet(u.model, u.x, dims, None if plan is None else plan.second)
+            channels = None
         u.cache["jet"] = (d1, d2)
-        u.cache["jet_columns"] = None if dims is None else dims
+        u.cache["jet_columns"] = dims
+        u.cache["jet_channels"] = channels
         u.cache.setdefault("value", y)
 
     def full_jet(self, u: Field) -> tuple[Tensor, Tensor]:
@@ -173,15 +223,45 @@ class Engine:
     def _columns(self, u: Field, order: int, dims: list[int]) -> Tensor:
         """The derivatives of ``order`` along coordinates ``dims`` from the field's jet, ``(n, len(dims), k)``
         (the full jet when the plan's lacks one)."""
-        self._note(order, dims)
+        if self._requests is not None:
+            self._requests[order - 1].update(dims)
+        return self._take(u, [(order, i) for i in dims])
+
+    def _take(self, u: Field, wanted: list[tuple]) -> Tensor:
+        """Columns of the field's jet: ``(1, i)`` first and ``(2, i)`` second derivatives along coordinate
+        ``i``, or ``("op", operator)``; all of one kind. Computes the full jet when one is missing."""
         d1, d2 = self.full_jet(u)
-        columns = u.cache["jet_columns"] or list(range(u.dim))
-        have = d1 if order == 1 else d2
-        positions = [columns.index(i) if i in columns else u.dim for i in dims]
+        if wanted[0][0] == 1:
+            have, columns = d1, u.cache["jet_columns"] or list(range(u.dim))
+            keys = [i for _, i in wanted]
+        else:
+            have = d2
+            columns = u.cache["jet_channels"] or [("d2", i) for i in u.cache["jet_columns"] or range(u.dim)]
+            keys = [("d2", i) if kind == 2 else (kind, i) for kind, i in wanted]
+        positions = [columns.index(k) if k in columns else have.shape[1] for k in keys]
         if max(positions) < have.shape[1]:
             return have if positions == list(range(have.shape[1])) else have[:, positions]
+        if wanted[0][0] == "op":
+            raise KeyError("no operator channel")
         self._jet(u, None)  # outside the plan
-        return self._columns(u, order, dims)
+        return self._take(u, wanted)
+
+    def operator(self, u: Field, first: tuple[tuple[int, float], ...],
+                 second: tuple[tuple[int, float], ...]) -> Tensor:
+        """``Σ_i a_i ∂u/∂x_i + Σ_j b_j ∂²u/∂x_j²``, ``(n, k)``: one channel of the jet when the plan has it,
+        else the sum of the derivatives (which an engine without plans computes its own way)."""
+        if not self.plans_jets:
+            terms = [a * self.first(u, i) for i, a in first] + [b * self.second(u, j) for j, b in second]
+            return torch.stack(terms).sum(0)
+        op = (first, second)
+        if self._requests is not None:
+            self._requests[2].add(op)
+        try:
+            return self._take(u, [("op", op)])[:, 0]
+        except KeyError:  # no such channel: the sum, from columns the recording does not count as asked for
+            terms = [a * self._take(u, [(1, i)])[:, 0] for i, a in first]
+            terms += [b * self._take(u, [(2, j)])[:, 0] for j, b in second]
+            return torch.stack(terms).sum(0)
 
     def value(self, u: Field) -> Tensor:
         return u.model(u.x)

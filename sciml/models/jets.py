@@ -13,6 +13,17 @@ term along every one of them.
 The second-order channels may cover only the first ``m₂ ≤ m`` directions (``h²`` of shape ``(n, m₂, ·)``):
 then ``σ(z)² = σ''(z) (z¹_{:m₂})² + σ'(z) z²``, and no work is spent on second derivatives nobody asks for
 (:class:`sciml.engines.base.JetPlan`).
+
+A second-order channel may also carry a linear operator with constant coefficients,
+``L h = Σ_i a_i ∂_i h + Σ_j B_j ∂²_j h`` with ``j`` over the jet's first-order directions: ``L`` of a layer
+is again linear in ``L z`` and quadratic in the first-order channels,
+
+    L σ(z) = σ'(z) L z + σ''(z) Σ_j B_j (z¹_j)²,   L (W h + b) = W L h,
+
+started at the input from ``L x = a`` (the first-order part) — the forward Laplacian of Li et al. 2023
+(``a = 0``, ``B = 1``) generalised. The directions of the first-order part then need no channel of their own:
+``u_t − ν u_xx`` costs one channel instead of the two of ``u_t`` and ``u_xx``. ``mix`` is the ``(k, m)``
+matrix of the ``B`` of ``k`` such channels.
 """
 
 from __future__ import annotations
@@ -45,15 +56,23 @@ def direction_matrix(dims: Tensor | None, d: int, like: Tensor) -> Tensor:
     return (dims.unsqueeze(1) == torch.arange(d, device=dims.device)).to(like.dtype)
 
 
-def dense_jet(layer: nn.Linear, act_jet: Jet, h: Tensor, h1: Tensor, h2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``σ(layer(h))`` and its first and second directional derivatives (second ones along the first
-    ``h2.shape[1]`` directions)."""
+def dense_jet(layer: nn.Linear, act_jet: Jet, h: Tensor, h1: Tensor, h2: Tensor,
+              mix: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    """``σ(layer(h))`` and its first and second-order channels: second derivatives along the first
+    ``h2.shape[1]`` directions, or operator channels with the quadratic weights ``mix`` (module docstring)."""
     z = layer(h)
     z1 = h1 @ layer.weight.T
     z2 = h2 @ layer.weight.T
     g, s1, s2 = act_jet(z)
     s1 = s1.unsqueeze(1)
-    return g, s1 * z1, s2.unsqueeze(1) * leading(z1, z2).square() + s1 * z2
+    return g, s1 * z1, s2.unsqueeze(1) * quadratic(z1, z2, mix) + s1 * z2
+
+
+def quadratic(z1: Tensor, z2: Tensor, mix: Tensor | None) -> Tensor:
+    """The second-order channels' quadratic term: ``(z¹_j)²`` of their directions, or ``Σ_j B_kj (z¹_j)²``."""
+    if mix is None:
+        return leading(z1, z2).square()
+    return torch.einsum("km,nmw->nkw", mix, z1.square())
 
 
 def leading(t1: Tensor, t2: Tensor) -> Tensor:
@@ -67,9 +86,9 @@ def linear_jet(layer: nn.Linear, h: Tensor, h1: Tensor, h2: Tensor) -> tuple[Ten
 
 
 def propagate(layers: Sequence[nn.Linear], act_jets: Sequence[Jet], h: Tensor, h1: Tensor,
-              h2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+              h2: Tensor, mix: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Hidden layers ``layers[:-1]``, each with its activation jet ``act_jets[k]``, then the linear output
     layer ``layers[-1]``."""
     for layer, act_jet in zip(layers[:-1], act_jets, strict=True):
-        h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2)
+        h, h1, h2 = dense_jet(layer, act_jet, h, h1, h2, mix)
     return linear_jet(layers[-1], h, h1, h2)

@@ -135,17 +135,20 @@ class MLP(nn.Module):
             return [self.act_jet] * self.depth
         return [sloped_jet(self.act_jet, self.slope(k)) for k in range(self.depth)]
 
-    #: :meth:`taylor` takes ``second`` (:func:`sciml.engines.base.coordinate_jet`)
+    #: :meth:`taylor` takes ``second`` and ``operators`` (:func:`sciml.engines.base.coordinate_jet`)
     partial_second = True
+    operator_channels = True
 
-    def taylor(self, x: Tensor, dims: Tensor | None = None,
-               second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    def taylor(self, x: Tensor, dims: Tensor | None = None, second: int | None = None,
+               operators: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along coordinate directions ``dims``.
 
         Returns ``(y, d1, d2)`` with ``y`` of shape ``(n, out)`` and ``d1[:, j] = ∂y/∂x_{dims[j]}``,
         ``d2[:, j] = ∂²y/∂x_{dims[j]}²`` of shape ``(n, m, out)``. ``dims=None`` means every coordinate; a
         float ``(m, in_dim)`` tensor gives derivatives along its rows instead. ``second``: second derivatives
         along the first ``second`` directions only (``d2`` then has ``second`` columns; ``None``: all).
+        ``operators = (A, B)``: instead of second derivatives, ``d2[:, k] = Σ_i A_ki ∂y/∂x_i + Σ_j B_kj
+        ∂²y/∂x_{dims[j]}²`` (``A``: ``(k, in_dim)``, ``B``: ``(k, m)``; ``sciml/models/jets.py``).
         Differentiable with respect to the parameters (and to ``x``).
         """
         first = self.layers[0]
@@ -156,7 +159,11 @@ class MLP(nn.Module):
         # Jacobians of Gauss-Newton phases trace the eager tail)
         fast = self.compile_tail and torch.is_grad_enabled() and not inside_transform()
         tail = compiled_tail() if fast else jet_tail
-        jet = tail(self, z, tangent, second)
+        if operators is not None:  # the first-order parts enter as the tangent Σ_i A_ki W₁[:, i] / std_i
+            weight = first.weight if scale is None else first.weight * scale
+            a, b = (t.to(dtype=weight.dtype, device=weight.device) for t in operators)
+            operators = (a @ weight.T, b)
+        jet = tail(self, z, tangent, second, operators)
         return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
 
     def extra_repr(self) -> str:
@@ -165,16 +172,22 @@ class MLP(nn.Module):
                ("" if self.slopes is None else f", adaptive={self.adaptive}, slope_scale={self.slope_scale}")
 
 
-def jet_tail(model: MLP, z: Tensor, tangent: Tensor, second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+def jet_tail(model: MLP, z: Tensor, tangent: Tensor, second: int | None = None,
+             operators: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """The jet of ``model`` after its first affine layer: from the pre-activation ``z`` (``(n, width)``) and the
     first-layer tangents (``(m, width)``; the second-order term is zero there) to ``(y, d1, d2)`` before the
-    output scale; second-order channels for the first ``second`` tangents (``None``: all)."""
+    output scale; second-order channels for the first ``second`` tangents (``None``: all), or operator
+    channels ``(a, B)`` with their first-layer tangents ``a`` (``(k, width)``) and quadratic weights ``B``."""
     jets = model.activation_jets()
     h, s1, s2 = jets[0](z)
     # at the first layer the tangent does not depend on the point and the second-order term is zero
     h1 = s1.unsqueeze(1) * tangent
-    h2 = s2.unsqueeze(1) * tangent[:second].square()
-    return propagate(model.layers[1:], jets[1:], h, h1, h2)
+    if operators is None:
+        h2, mix = s2.unsqueeze(1) * tangent[:second].square(), None
+    else:
+        drift, mix = operators
+        h2 = s1.unsqueeze(1) * drift + s2.unsqueeze(1) * (mix @ tangent.square())
+    return propagate(model.layers[1:], jets[1:], h, h1, h2, mix)
 
 
 @cache

@@ -57,8 +57,9 @@ class ModifiedMLP(MLP):
         h, s1, s2 = self.act_jet(layer(xn))
         return h, s1.unsqueeze(1) * tangent, s2.unsqueeze(1) * tangent[:second].square()
 
-    #: :meth:`taylor` takes ``second`` (:func:`sciml.engines.base.coordinate_jet`)
+    #: :meth:`taylor` takes ``second`` (:func:`sciml.engines.base.coordinate_jet`), not ``operators``
     partial_second = True
+    operator_channels = False
 
     def taylor(self, x: Tensor, dims: Tensor | None = None,
                second: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
