@@ -8,7 +8,7 @@ from scipy import stats
 
 from pdes.ball import RadialBallSampler
 from sciml.errors import ConfigError
-from sciml.geometry.gaussian import counter_normal, hash_words, lowbias32
+from sciml.geometry.gaussian import counter_directions, counter_normal, hash_words, lowbias32
 
 N = 1 << 21
 
@@ -96,3 +96,46 @@ def test_counter_draw_feeds_the_sampler():
 def test_unknown_normal_is_refused():
     with pytest.raises(ConfigError, match="normal"):
         RadialBallSampler(10, normal="philox")
+
+
+def test_directions_are_the_normalised_pairs_scaled_by_the_radius():
+    rows, cols = 6, 10
+    gen = torch.Generator().manual_seed(21)
+    radius = torch.rand(rows, 1, generator=gen, dtype=torch.float64)
+    keys = torch.randint(0, 1 << 32, (2,), generator=gen.clone_state(), dtype=torch.int64)
+    x = counter_directions(radius, cols, gen, torch.float64)
+    # the same numbers from the words themselves: pair p of row b uses words 2p and 2p + 1, p = b·h + j
+    half = cols // 2
+    first = 2 * torch.arange(rows * half, dtype=torch.int64)
+    u1 = (hash_words(keys, first).double() + 0.5) / 2**32
+    u2 = hash_words(keys, first + 1).double() / 2**32
+    r, theta = torch.sqrt(-2 * torch.log(u1)), 2 * math.pi * (u2 - 0.5)
+    n = torch.cat([(r * torch.cos(theta)).view(rows, half), (r * torch.sin(theta)).view(rows, half)], 1)
+    expected = radius * n / n.norm(dim=1, keepdim=True)
+    assert torch.allclose(x, expected, rtol=1e-12, atol=1e-14)
+    assert torch.allclose(x.norm(dim=1, keepdim=True), radius, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_directions_equal_the_eager_ones(dtype):
+    radius = torch.rand(33, 1, dtype=dtype)
+    fast = counter_directions(radius, 2000, torch.Generator().manual_seed(2), dtype)
+    slow = counter_directions(radius, 2000, torch.Generator().manual_seed(2), dtype, compiled=False)
+    tol = 1e-6 if dtype == torch.float32 else 1e-13
+    assert torch.allclose(fast, slow, rtol=tol, atol=tol)
+
+
+def test_fused_sampler_follows_the_ball_law():
+    d, n = 512, 4096
+    sampler = RadialBallSampler(d, normal="counter")
+    sampler.min_count = 0
+    x = sampler.sample(n, torch.Generator().manual_seed(8), torch.float64)
+    norms = x.norm(dim=1)
+    assert stats.kstest(norms.numpy(), "uniform").pvalue > 1e-3  # radius U[0, 1]
+    v = x / norms[:, None]
+    assert abs(float(v.mean())) < 5 / math.sqrt(n * d) and abs(float(v.var() * d) - 1) < 0.02
+    # no column of the row layout (cosines first, sines second) is special
+    per_column = (v.square().mean(0) * d).numpy()
+    assert abs(per_column[: d // 2].mean() - per_column[d // 2 :].mean()) < 0.03
+    with pytest.raises(ValueError, match="cols must be even"):
+        counter_directions(torch.rand(2, 1), 7, torch.Generator())

@@ -26,6 +26,7 @@ The keys are drawn from the caller's generator, so a seed fixes every number and
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import cache
 
 import torch
@@ -58,39 +59,83 @@ def hash_words(keys: Tensor, counter: Tensor) -> Tensor:
     return lowbias32(lowbias32(counter ^ keys[0]) ^ keys[1])
 
 
-def box_muller_normals(keys: Tensor, pairs: int, dtype: torch.dtype) -> Tensor:
-    """``2 · pairs`` standard normals from the words of :func:`hash_words` (see the module docstring)."""
+def _polar_pairs(keys: Tensor, first: Tensor, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
+    """``(R², cos θ, sin θ)`` of the Box-Muller pairs whose first words sit at the positions ``first``."""
     wide = dtype == torch.float64
     bits = 32 if wide else 24
     work = torch.float64 if wide else torch.float32
-    first = 2 * torch.arange(pairs, dtype=torch.int64, device=keys.device)
     scale = 2.0 ** -bits
     u1 = ((hash_words(keys, first) >> (32 - bits)).to(work) + 0.5) * scale
     u2 = (hash_words(keys, first + 1) >> (32 - bits)).to(work) * scale
-    radius = torch.sqrt(-2.0 * torch.log(u1))
     sin, cos = bounded_sincos((2 * math.pi) * (u2 - 0.5))  # a uniform angle in [−π, π)
+    return -2.0 * torch.log(u1), cos, sin
+
+
+def box_muller_normals(keys: Tensor, pairs: int, dtype: torch.dtype) -> Tensor:
+    """``2 · pairs`` standard normals from the words of :func:`hash_words` (see the module docstring)."""
+    squared, cos, sin = _polar_pairs(keys, 2 * torch.arange(pairs, dtype=torch.int64, device=keys.device), dtype)
+    radius = torch.sqrt(squared)
     return torch.cat([radius * cos, radius * sin]).to(dtype)
 
 
+def box_muller_directions(keys: Tensor, radius: Tensor, cols: int, dtype: torch.dtype) -> Tensor:
+    """Rows ``ρ_b n_b / ‖n_b‖`` of ``cols`` (even) columns, ``n_b`` standard normal, ``ρ = radius`` ``(rows, 1)``.
+
+    Row ``b`` holds the pairs ``b·h … b·h + h − 1`` (``h = cols / 2``): cosines in its first half, sines in its
+    second. Since ``cos² + sin² = 1``, ``‖n_b‖² = Σ R²`` over the row's pairs, so the norm comes with the draw
+    and one fused loop writes the scaled rows (no pass to normalise them afterwards)."""
+    rows, half = radius.shape[0], cols // 2
+    first = 2 * torch.arange(rows * half, dtype=torch.int64, device=keys.device).view(rows, half)
+    squared, cos, sin = _polar_pairs(keys, first, dtype)
+    length = torch.sqrt(squared) * (radius.to(squared.dtype) / torch.sqrt(squared.sum(1, keepdim=True)))
+    return torch.cat([length * cos, length * sin], 1).to(dtype)
+
+
 @cache
-def _compiled_draw(pairs: int, dtype: torch.dtype):
-    """One compiled loop per draw size (the SDGD step draws one size throughout)."""
-    def draw(keys: Tensor) -> Tensor:
-        return box_muller_normals(keys, pairs, dtype)
-    return torch.compile(draw, dynamic=False)
+def _compiled(function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """One compiled loop per function; ``dynamic=False`` specialises it to each draw size (the SDGD step
+    draws one size throughout)."""
+    return torch.compile(function, dynamic=False)
+
+
+def _keys(generator: torch.Generator) -> Tensor:
+    return torch.randint(0, 1 << 32, (2,), generator=generator, device=generator.device, dtype=torch.int64)
+
+
+def _check_words(count: int) -> None:
+    if count > MAX_WORDS:
+        raise ValueError(f"a counter draw holds at most {MAX_WORDS} numbers, asked for {count}")
 
 
 def counter_normal(shape: tuple[int, ...], generator: torch.Generator, dtype: torch.dtype = torch.float32,
                    compiled: bool = True) -> Tensor:
     """Standard normals of ``shape`` on the generator's device, keyed by one draw from ``generator``;
     ``compiled=False`` computes the same words with eager operations (slower, several full-size temporaries)."""
-    keys = torch.randint(0, 1 << 32, (2,), generator=generator, device=generator.device, dtype=torch.int64)
+    keys = _keys(generator)
     count = math.prod(shape)
     pairs = (count + 1) // 2
-    if 2 * pairs > MAX_WORDS:
-        raise ValueError(f"a counter draw holds at most {MAX_WORDS} numbers, asked for {count}")
-    draw = _compiled_draw(pairs, dtype) if compiled else (lambda k: box_muller_normals(k, pairs, dtype))
-    return draw(keys)[:count].view(shape)
+    _check_words(2 * pairs)
+    draw = _compiled(box_muller_normals) if compiled else box_muller_normals
+    return draw(keys, pairs, dtype)[:count].view(shape)
 
 
-__all__ = ["box_muller_normals", "counter_normal", "hash_words", "lowbias32"]
+def counter_directions(radius: Tensor, cols: int, generator: torch.Generator, dtype: torch.dtype = torch.float32,
+                       compiled: bool = True) -> Tensor:
+    """Points ``ρ_b n_b / ‖n_b‖`` (:func:`box_muller_directions`; ``cols`` even), keyed by one draw from
+    ``generator``: on the unit ball's law when ``radius ~ U[0, 1]``."""
+    if cols % 2:
+        raise ValueError(f"counter_directions draws whole Box-Muller pairs per row: cols must be even, got {cols}")
+    keys = _keys(generator)
+    _check_words(radius.shape[0] * cols)
+    draw = _compiled(box_muller_directions) if compiled else box_muller_directions
+    return draw(keys, radius, cols, dtype)
+
+
+__all__ = [
+    "box_muller_directions",
+    "box_muller_normals",
+    "counter_directions",
+    "counter_normal",
+    "hash_words",
+    "lowbias32",
+]
