@@ -57,22 +57,32 @@ def test_taylor_with_fewer_second_order_directions_matches_the_full_jet(make, po
     assert none.shape == (40, 0, 1)
 
 
-@pytest.mark.parametrize("make", [partial(MLP, 2, 1, width=12, depth=3),
-                                  partial(ModifiedMLP, 2, 1, width=12, depth=3)])
-def test_learned_plan_gives_the_residual_of_the_full_jet(make, points):
+def planned(make, residual, points: torch.Tensor, plan: JetPlan):
+    """A float64 model from ``make``, an engine that learned ``plan`` on ``residual``'s first evaluation, and
+    ``(model, field, recorded, planned)``: the field of the planned evaluation, the residual recorded while
+    learning (full jets) and the residual under the plan."""
     torch.manual_seed(0)
     model = make().double()
     engine = Engine()
-    full = engine.learn_plan(lambda: burgers(field(model, points, engine)))
-    assert engine.plan == JetPlan((0, 1), 1)
+    recorded = engine.learn_plan(lambda: residual(field(model, points, engine)))
+    assert engine.plan == plan
     u = field(model, points, engine)
-    planned = burgers(u)
-    assert u.cache["jet"][1].shape[1] == 1  # no u_tt channels
-    torch.testing.assert_close(planned, full, rtol=1e-12, atol=1e-14)
-    # against nested autograd
+    return model, u, recorded, residual(u)
+
+
+def burgers_reference(model, points: torch.Tensor) -> torch.Tensor:
+    """Burgers' residual from nested autograd."""
     y, d1, d2 = autograd_jet(model, points, None)
-    torch.testing.assert_close(planned, d1[:, 1, 0] + y[:, 0] * d1[:, 0, 0] - NU * d2[:, 0, 0], rtol=1e-10,
-                               atol=1e-12)
+    return d1[:, 1, 0] + y[:, 0] * d1[:, 0, 0] - NU * d2[:, 0, 0]
+
+
+@pytest.mark.parametrize("make", [partial(MLP, 2, 1, width=12, depth=3),
+                                  partial(ModifiedMLP, 2, 1, width=12, depth=3)])
+def test_learned_plan_gives_the_residual_of_the_full_jet(make, points):
+    model, u, full, residual = planned(make, burgers, points, JetPlan((0, 1), 1))
+    assert u.cache["jet"][1].shape[1] == 1  # no u_tt channels
+    torch.testing.assert_close(residual, full, rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(residual, burgers_reference(model, points), rtol=1e-10, atol=1e-12)
 
 
 def test_requests_outside_the_plan_get_the_full_jet(points):
@@ -123,21 +133,14 @@ def operator_burgers(u: Field) -> torch.Tensor:
                                   partial(MLP, 2, 1, width=12, depth=3, adaptive="laaf"),
                                   partial(ModifiedMLP, 2, 1, width=12, depth=3)])
 def test_operator_channel_gives_the_residual_of_the_derivatives(make, points):
-    torch.manual_seed(0)
-    model = make().double()
-    engine = Engine()
-    recorded = engine.learn_plan(lambda: operator_burgers(field(model, points, engine)))
-    assert engine.plan == JetPlan((0,), 0, (BURGERS_OPERATOR,))
-    u = field(model, points, engine)
-    planned = operator_burgers(u)
+    model, u, recorded, residual = planned(make, operator_burgers, points, JetPlan((0,), 0, (BURGERS_OPERATOR,)))
     if model.operator_channels:  # one first-order and one operator channel (else the expanded plan)
         assert u.cache["jet"][0].shape[1] == 1 and u.cache["jet"][1].shape[1] == 1
-    y, d1, d2 = autograd_jet(model, points, None)
-    reference = d1[:, 1, 0] + y[:, 0] * d1[:, 0, 0] - NU * d2[:, 0, 0]
+    reference = burgers_reference(model, points)
     torch.testing.assert_close(recorded, reference, rtol=1e-10, atol=1e-12)
-    torch.testing.assert_close(planned, reference, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(residual, reference, rtol=1e-10, atol=1e-12)
     # parameters' gradients agree too (the operator channel is differentiated like any other)
-    grads = torch.autograd.grad(planned.square().sum(), list(model.parameters()))
+    grads = torch.autograd.grad(residual.square().sum(), list(model.parameters()))
     expected = torch.autograd.grad(reference.square().sum(), list(model.parameters()))
     for a, b in zip(grads, expected):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
