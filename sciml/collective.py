@@ -23,3 +23,14 @@ def average(tensors: list[Tensor]) -> None:
         n = t.numel()
         t.copy_(flat[offset:offset + n].view_as(t))
         offset += n
+
+
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """Whether ``flag`` holds on any rank (one all-reduce; the flag itself outside a group), so that every
+    rank takes a decision made on local information (a wall clock) together."""
+    if not active():
+        return flag
+    value = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+

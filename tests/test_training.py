@@ -1,15 +1,18 @@
 """Short training runs reduce the error; seeds make runs reproducible; optimizer plans switch phases."""
 
+import json
 from functools import partial
 
+import pytest
 import torch
 
 from pdes.poisson import Poisson
 from sciml import optim
 from sciml.balancing import FixedWeights
 from sciml.engines import Engine
+from sciml.errors import ConfigError
 from sciml.models import MLP
-from sciml.train import Trainer
+from sciml.train import RunSettings, Trainer
 
 
 def make_trainer(optimizer, steps=300, seed=0, dtype=torch.float32, **kwargs):
@@ -91,3 +94,23 @@ def test_schedules():
         phase.scheduler.step()
     assert abs(phase.lr() - 0.25) < 1e-12
     assert isinstance(optim.adam(model, steps=1, decoupled=True).optimizer, torch.optim.AdamW)
+
+
+def test_wall_time_budget_ends_training_with_a_last_evaluation(tmp_path):
+    trainer = make_trainer(partial(optim.adam, lr=5e-3), steps=1000, max_minutes=0.25 / 60,
+                           run=RunSettings(run_dir=tmp_path))
+    trainer.fit()
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert 0 < summary["steps"] < 1000
+    assert summary["wall_s"] >= 0.25
+    assert summary["stopped"] == f"step {summary['steps']}: the wall-time budget of 0.00416667 min was reached " \
+                                 "(trainer.max_minutes)"
+    assert "rel_l2" in summary  # the last step was evaluated
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == summary["steps"] and "rel_l2" in rows[-1]
+
+
+@pytest.mark.parametrize("value", [-1, "ten", True])
+def test_wall_time_budget_refuses_what_is_not_minutes(value):
+    with pytest.raises(ConfigError, match="trainer.max_minutes"):
+        make_trainer(partial(optim.adam), steps=2, max_minutes=value)

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from sciml.balancing.base import Balancer
+from sciml.collective import any_rank
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field, evaluate
@@ -124,6 +125,9 @@ class Trainer:
         stop_at_noise: stop when every term with a known noise level (``Term.noise_std``, noisy observations)
             fits its data to that level, ``mean(r²) ≤ σ²`` (the discrepancy principle, Morozov 1966): further
             steps fit the noise. Refused for problems without such a term.
+        max_minutes: a wall-time budget: training ends after the first step at which the run's wall time
+            (training, evaluations and checkpoints of every session) reaches it, evaluated and logged as a
+            last step; ``0``: none. Under data parallelism the ranks stop together.
         run: run directory, callbacks, checkpoints, guard, data-parallel world (:class:`RunSettings`).
     """
 
@@ -134,7 +138,8 @@ class Trainer:
                  progress: bool = True, plot: bool = True, seed: int = 0,
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                  causal: dict | None = None, adaptive: dict | None = None, gpinn: dict | None = None,
-                 compile: bool | str = "auto", stop_at_noise: bool = False, run: RunSettings | None = None) -> None:
+                 compile: bool | str = "auto", stop_at_noise: bool = False, max_minutes: float = 0.0,
+                 run: RunSettings | None = None) -> None:
         run = run or RunSettings()
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every), ("refresh_every", refresh_every)):
@@ -205,6 +210,10 @@ class Trainer:
             raise ConfigError("trainer.stop_at_noise", f"problem '{problem.name}' has no term with a known noise "
                                                        "level (Term.noise_std) to stop at")
         self.stop_at_noise = bool(stop_at_noise)
+        if isinstance(max_minutes, bool) or not isinstance(max_minutes, (int, float)) or not max_minutes >= 0:
+            raise ConfigError("trainer.max_minutes", f"must be a number of minutes >= 0 (0: no budget), "
+                                                     f"got {max_minutes!r}")
+        self.max_minutes = float(max_minutes)
         self._unknowns_checked = not self.scalars
         self.session_rates: dict[str, float | int | None] = {}  # step rates of the last session that ran steps
         self.jacobian_route: dict[str, str] = {}  # per term: how linearize built its rows ("per point", "backward")
@@ -519,14 +528,24 @@ class Trainer:
                 self.guard.maybe_snapshot(self)
                 self._notify("on_step_end", losses)
                 self.wall_time = time.perf_counter() - wall_start
-                stop = self.stop_at_noise and self.noise_reached(losses)
-                self._after_step(losses, total, progress, final=stop)
-                if stop:
-                    self.info["stopped"] = f"step {self.step}: the data reached its noise level (trainer.stop_at_noise)"
+                stopped = self.stop_reason(losses)
+                self._after_step(losses, total, progress, final=stopped is not None)
+                if stopped is not None:
+                    self.info["stopped"] = f"step {self.step}: {stopped}"
                     break
         finally:
             progress.close()
         return self.finish(self.train_time, time.perf_counter() - wall_start)
+
+    def stop_reason(self, losses: dict[str, Tensor]) -> str | None:
+        """Why training ends after this step before ``steps`` (``None``: it goes on)."""
+        if self.step >= self.steps:
+            return None
+        if self.stop_at_noise and self.noise_reached(losses):
+            return "the data reached its noise level (trainer.stop_at_noise)"
+        if self.max_minutes and any_rank(self.wall_time >= 60 * self.max_minutes, self.device):
+            return f"the wall-time budget of {self.max_minutes:g} min was reached (trainer.max_minutes)"
+        return None
 
     def noise_reached(self, losses: dict[str, Tensor]) -> bool:
         """Whether every term with a known noise level fits its data to that level (``mean(r²) ≤ σ²``)."""
