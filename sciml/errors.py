@@ -6,6 +6,8 @@ command-line entry points print it as one line and exit non-zero, without a Pyth
 
 from __future__ import annotations
 
+import math
+
 
 class ConfigError(ValueError):
     """An invalid user input, reported as ``error: <key>: <message>``."""
@@ -32,3 +34,10 @@ def positive_int(value: object, key: str) -> int:
     require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, key,
             f"must be a positive integer, got {value!r}")
     return int(value)  # type: ignore[arg-type]
+
+
+def non_negative_number(value: object, key: str) -> float:
+    """``value`` as a finite float >= 0, or a :class:`ConfigError` naming ``key``."""
+    require(isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < math.inf, key,
+            f"must be a non-negative number, got {value!r}")
+    return float(value)  # type: ignore[arg-type]

@@ -7,7 +7,6 @@ turns the result into a :class:`~sciml.problem.Term` whose residual is the misfi
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import torch
 from torch import Tensor
 
 from sciml.data.readers import Column, open_table
-from sciml.errors import ConfigError, positive_int, require
+from sciml.errors import ConfigError, non_negative_number, positive_int, require
 from sciml.fields import Field
 from sciml.geometry import FixedPoints
 from sciml.problem import Term
@@ -75,8 +74,7 @@ def load_observations(path: str | Path, inputs: Column | Sequence[Column], outpu
     path = Path(path)
     inputs, outputs = _columns(inputs, "inputs"), _columns(outputs, "outputs")
     require(nan in NAN_POLICIES, "nan", f"must be one of {', '.join(NAN_POLICIES)}, got {nan!r}")
-    require(isinstance(noise, (int, float)) and not isinstance(noise, bool) and 0 <= noise < math.inf, "noise",
-            f"must be a non-negative number, got {noise!r}")
+    noise = non_negative_number(noise, "noise")
     require(isinstance(seed, int) and not isinstance(seed, bool), "seed", f"must be an integer, got {seed!r}")
     subset = None if subset is None else positive_int(subset, "subset")
     expected_dim = None if expected_dim is None else positive_int(expected_dim, "expected_dim")

@@ -30,14 +30,13 @@ Under a stochastic engine ``ε`` is the engine's estimate of the residual.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from sciml.data.observations import RowBatches
-from sciml.errors import ConfigError, positive_int
+from sciml.errors import ConfigError, non_negative_number, positive_int
 from sciml.fields import Field
 from sciml.geometry.samplers import FixedPoints
 from sciml.problem import Term, chosen_terms
@@ -106,8 +105,7 @@ class AdaptiveSampling:
         self.add = positive_int(add, "trainer.adaptive.add")
         self.candidates = positive_int(candidates, "trainer.adaptive.candidates")
         for key, value in (("k", k), ("c", c)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ConfigError(f"trainer.adaptive.{key}", f"must be a non-negative number, got {value!r}")
+            non_negative_number(value, f"trainer.adaptive.{key}")
         if method == "rar" and self.add > self.candidates:
             raise ConfigError("trainer.adaptive.add", f"{add} points cannot be chosen among {candidates} candidates")
         if method == "rad":

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from sciml.balancing.base import Balancer
 from sciml.collective import any_rank
 from sciml.engines.base import Engine
-from sciml.errors import ConfigError, positive_int
+from sciml.errors import ConfigError, non_negative_number, positive_int
 from sciml.fields import Field, evaluate
 from sciml.optim.gauss_newton import residual_jacobian
 from sciml.optim.plan import Phase, Plan
@@ -210,10 +210,7 @@ class Trainer:
             raise ConfigError("trainer.stop_at_noise", f"problem '{problem.name}' has no term with a known noise "
                                                        "level (Term.noise_std) to stop at")
         self.stop_at_noise = bool(stop_at_noise)
-        if isinstance(max_minutes, bool) or not isinstance(max_minutes, (int, float)) or not max_minutes >= 0:
-            raise ConfigError("trainer.max_minutes", f"must be a number of minutes >= 0 (0: no budget), "
-                                                     f"got {max_minutes!r}")
-        self.max_minutes = float(max_minutes)
+        self.max_minutes = non_negative_number(max_minutes, "trainer.max_minutes")
         self._unknowns_checked = not self.scalars
         self.session_rates: dict[str, float | int | None] = {}  # step rates of the last session that ran steps
         self.jacobian_route: dict[str, str] = {}  # per term: how linearize built its rows ("per point", "backward")
