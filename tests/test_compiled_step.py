@@ -102,20 +102,40 @@ def test_unknown_setting_refused():
     assert "\n" not in str(error.value)
 
 
-def test_stochastic_engine_and_closure_phases_run_eagerly(one_thread):
+def test_stochastic_engine_and_gauss_newton_phases_run_eagerly(one_thread):
     t = trainer(True, engine=HutchinsonEngine(num_probes=2))
     assert t.compiled_losses is None and t.model.compile_tail and "jet tail" in t.compile_route
     assert t.fit()["compile"] == t.compile_route
     t = trainer(False, engine=HutchinsonEngine(num_probes=2))
     assert t.compiled_losses is None and not t.model.compile_tail
-    t = trainer(True, optimizer=partial(optim.lbfgs, max_line_search=3))
-    assert t.compiled_losses is None and t.compile_route == "eager: no first-order phase"
-    # Adam then L-BFGS: the Adam steps compiled (but the first, which records the jet plan), the L-BFGS steps
-    # (and their line searches) eager
-    phases = [partial(optim.adam, lr=1e-2), partial(optim.lbfgs, max_line_search=3)]
+    t = trainer(True, optimizer=partial(optim.lm))
+    assert t.compiled_losses is None and t.compile_route == "eager: only Gauss-Newton phases"
+    # Adam then Levenberg-Marquardt: the Adam steps compiled (but the first, which records the jet plan), the
+    # Gauss-Newton steps (per-point Jacobians, damping retries) eager
+    phases = [partial(optim.adam, lr=1e-2), partial(optim.lm)]
     t = trainer(True, optimizer=partial(optim.chain, switch=[3], phases=phases), steps=5)
     t.fit()
     assert t.compiled_losses.calls == {"compiled": 2, "eager": 0}
+
+
+def test_lbfgs_line_searches_run_compiled_as_eager(one_thread):
+    """Adam then L-BFGS with a strong-Wolfe line search on fixed points: every evaluation of the L-BFGS steps
+    (the decision's and the line search's) goes through the compiled graph, and the parameters after the run
+    equal the eager run's to round-off (float64)."""
+    phases = [partial(optim.adam, lr=1e-2), partial(optim.lbfgs, line_search="strong_wolfe")]
+    params = {}
+    for setting in (True, False):
+        t = trainer(setting, optimizer=partial(optim.chain, switch=[3], phases=phases), steps=8)
+        t.fit()
+        params[setting] = [p.detach().clone() for p in t.model.parameters()]
+        if setting:
+            assert t.compile_route == "compiled: first-order and closure phases"
+            calls = t.compiled_losses.calls
+            # 2 compiled Adam steps (the first records the jet plan), then at least one evaluation per L-BFGS step
+            assert calls["eager"] == 0 and calls["compiled"] > 2 + 5
+    for a, b in zip(params[True], params[False]):
+        torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-10)
+    assert not torch.equal(params[True][0], next(trainer(False).model.parameters()))  # it trained
 
 
 def test_auto_compiles_long_cpu_runs_only():

@@ -51,6 +51,12 @@ class Phase:
         and with compiled losses when they are compiled."""
         return self.consumes in ("gradient", "term_gradients")
 
+    @property
+    def compiles_losses(self) -> bool:
+        """Whether the phase's loss evaluations may run compiled (``sciml/train/compiled.py``): every phase but
+        the Gauss-Newton type, whose linearisations take per-point Jacobians eagerly."""
+        return self.consumes != "residuals"
+
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 

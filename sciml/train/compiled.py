@@ -1,14 +1,16 @@
-"""A compiled loss evaluation for the common case: an MLP under the exact engine in first-order phases.
+"""A compiled loss evaluation for the common case: an MLP under the exact engine, Adam-like or L-BFGS-like.
 
 ``torch.compile`` captures :meth:`Trainer.losses <sciml.train.trainer.Trainer.losses>` — the function
 ``points -> {term: loss}``: the forward Taylor jets of the model, the residuals and the mean squares — as one
 graph, and AOTAutograd compiles its backward with it. The balancer and the optimizer stay eager (the step
-contract is unchanged: the balancer decides on these losses, then Adam steps on ``p.grad``).
+contract is unchanged: the balancer decides on these losses, then Adam steps on ``p.grad``, or L-BFGS's
+closure re-evaluates them along its line search).
 
 Which steps are compiled (the setting ``trainer.compile``, :data:`SETTINGS`):
 
-- only first-order phases (Adam, Muon, ...): closure and Gauss-Newton phases re-evaluate the objective in
-  ways (line searches, per-point Jacobians under ``torch.func``) that run eagerly;
+- first-order phases (Adam, Muon, ...) and closure phases (L-BFGS, SSBFGS: every evaluation of their line
+  searches), not Gauss-Newton phases, whose per-point Jacobians under ``torch.func`` run eagerly
+  (:attr:`Phase.compiles_losses <sciml.optim.plan.Phase.compiles_losses>`);
 - only the exact engine (:class:`~sciml.engines.base.Engine` itself): stochastic engines draw directions from
   the trainer's generator on every evaluation (for them the model's jet tail is compiled instead,
   :func:`tail_reason`);
@@ -26,10 +28,11 @@ Every other evaluation is :meth:`Trainer.losses` itself, the same function uncom
 round-off (inductor fuses and reorders floating-point operations). Dynamo keeps the graphs per code object,
 so trainers of the same structure in one process share one compilation.
 
-``auto`` compiles on CPU when the run's first-order steps times its jet rows per step (points per step
-times input dimensions) reach :data:`AUTO_MIN_WORK`. Compiling costs a fixed time, 13–25 s, and saves a
-share of each step, 40–50 %, and a step's cost grows with its jet rows, so compiling pays back beyond a
-number of row-steps. Measured on a shared 2-core Xeon, 1 thread (``benchmarks/deepxde_helmholtz/results.md``):
+``auto`` compiles on CPU when the run's steps in those phases times its jet rows per step (points per step
+times input dimensions; an L-BFGS step evaluates one or more times) reach :data:`AUTO_MIN_WORK`. Compiling
+costs a fixed time, 13–25 s, and saves a share of each step, 40–50 %, and a step's cost grows with its jet
+rows, so compiling pays back beyond a number of row-steps. Measured on a shared 2-core Xeon, 1 thread
+(``benchmarks/deepxde_helmholtz/results.md``):
 Helmholtz 4×50, float32, Adam, 350 to 2800 points per step, 1.7–2.0× faster steps, break-even after
 7–11·10⁶ row-steps (350 points: 15,900 steps; 2800 points: 1250); two-body Allen-Cahn on the ball, d = 1000,
 100 points, ``engine=exact``: 0.95 → 1.36 steps/s, break-even after about 75 steps (7.5·10⁶). The threshold
@@ -48,12 +51,13 @@ from torch import Tensor
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError
 from sciml.models.mlp import MLP
+from sciml.optim.plan import Phase
 
 if TYPE_CHECKING:
     from sciml.train.trainer import Trainer
 
 SETTINGS = ("false", "true", "auto")
-AUTO_MIN_WORK = 20_000_000  # first-order steps × jet rows per step from which ``auto`` compiles
+AUTO_MIN_WORK = 20_000_000  # compiled-phase steps × jet rows per step from which ``auto`` compiles
 AUTO_MIN_TAIL_STEPS = 1000  # first-order steps from which ``auto`` compiles the jet tail of stochastic engines
 
 Points = dict[str, tuple[Tensor, dict[str, Tensor]]]
@@ -76,10 +80,10 @@ def signature(points: Points) -> tuple:
                  for name, (x, data) in points.items())
 
 
-def first_order_steps(trainer: Trainer) -> int:
-    """How many of the run's steps fall in first-order phases (the ones that are compiled)."""
+def phase_steps(trainer: Trainer, counted: Callable[[Phase], bool]) -> int:
+    """How many of the run's steps fall in phases for which ``counted(phase)`` holds."""
     return sum((phase.steps if phase.steps is not None else trainer.steps - phase.start)
-               for phase in trainer.plan.phases if phase.first_order)
+               for phase in trainer.plan.phases if counted(phase))
 
 
 def eager_reason(setting: str, trainer: Trainer) -> str | None:
@@ -95,14 +99,14 @@ def eager_reason(setting: str, trainer: Trainer) -> str | None:
         return "data parallelism, a technique (causal weighting, adaptive sampling, gPINN) or unknowns"
     if trainer.balancer.needs_residuals:
         return f"balancer {type(trainer.balancer).__name__} reads the residual vectors (only losses are compiled)"
-    steps = first_order_steps(trainer)
+    steps = phase_steps(trainer, lambda phase: phase.compiles_losses)
     if not steps:
-        return "no first-order phase"
+        return "only Gauss-Newton phases"
     if setting == "auto" and trainer.device.type != "cpu":
         return f"trainer.compile=auto on {trainer.device.type} (not measured there; true compiles)"
     rows = sum(term.batch_size for term in trainer.terms.values()) * len(trainer.problem.variables)
     if setting == "auto" and steps * rows < AUTO_MIN_WORK:
-        return (f"trainer.compile=auto: {steps} first-order steps × {rows} jet rows < {AUTO_MIN_WORK:,}, "
+        return (f"trainer.compile=auto: {steps} steps × {rows} jet rows < {AUTO_MIN_WORK:,}, "
                 "too few to pay back compiling")
     return None
 
@@ -124,7 +128,7 @@ def tail_reason(setting: str, trainer: Trainer) -> str | None:
         return "the engine does not use the model's Taylor jets"
     if getattr(type(trainer.model), "taylor", None) is not MLP.taylor:
         return f"model {type(trainer.model).__name__} (the jet tail is compiled for the MLP only)"
-    steps = first_order_steps(trainer)
+    steps = phase_steps(trainer, lambda phase: phase.first_order)
     if setting == "auto" and trainer.device.type != "cpu":
         return f"trainer.compile=auto on {trainer.device.type} (not measured there; true compiles)"
     if setting == "auto" and steps < AUTO_MIN_TAIL_STEPS:

@@ -182,7 +182,7 @@ class Trainer:
         setting = compile_setting(compile)
         reason = eager_reason(setting, self)
         self.compiled_losses = None if reason else CompiledLosses(self.losses)
-        self.compile_route = f"eager: {reason}" if reason else "compiled: first-order phases"
+        self.compile_route = f"eager: {reason}" if reason else "compiled: first-order and closure phases"
         #: stochastic engines: the model's jet tail is compiled in first-order phases (set per step)
         self.tail_compiled = bool(reason) and tail_reason(setting, self) is None
         if self.tail_compiled:
@@ -409,7 +409,7 @@ class Trainer:
         opt = phase.optimizer
         opt.zero_grad(set_to_none=True)
         draws = None if phase.first_order else self.generator.get_state()
-        compiled = self.compiled_losses is not None and phase.first_order
+        compiled = self.compiled_losses is not None and phase.compiles_losses
         if self.jet_plan_pending:  # the session's first evaluation, eager, tells which derivatives are needed
             self.jet_plan_pending = False
             losses = self.engine.learn_plan(lambda: self.step_losses(points, compiled=False))
@@ -445,7 +445,8 @@ class Trainer:
             @again
             def closure() -> Tensor:
                 opt.zero_grad(set_to_none=True)
-                objective = self.balancer.objective(pending.pop() if pending else self.losses(points))
+                losses_at = self.compiled_losses if compiled else self.losses
+                objective = self.balancer.objective(pending.pop() if pending else losses_at(points))
                 objective.backward()
                 value = objective.detach()
                 return average_gradients(self.balancer.params, value) if self.world.active else value
