@@ -23,14 +23,10 @@ from collections.abc import Callable
 
 import torch
 
+from sciml.models.wide import onednn_linear as onednn
 from sciml.train.sdgd import tune_allocator
 
 BLOCK = 1 << 19
-
-
-def onednn(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a bᵀ`` through oneDNN's linear primitive (``a`` contiguous)."""
-    return torch.ops.mkldnn._linear_pointwise(a, b, None, "none", [], "")
 
 
 def candidates(dim: int, batch: int, width: int) -> dict[str, Callable[[], object]]:
@@ -41,7 +37,11 @@ def candidates(dim: int, batch: int, width: int) -> dict[str, Callable[[], objec
     grad_zt = grad_z.T.contiguous()
     blocks = -(-dim // BLOCK)
     cols = dim // blocks
-    x_blocks = x.view(batch, blocks, cols).permute(1, 0, 2).contiguous()
+
+    def to_blocks(points: torch.Tensor) -> torch.Tensor:
+        return points.view(batch, blocks, cols).permute(1, 0, 2).contiguous()
+
+    x_blocks = to_blocks(x)
     w_blocks = [weight[:, k * cols:(k + 1) * cols].contiguous() for k in range(blocks)]
     grad_t = torch.empty(dim, width)
 
@@ -59,7 +59,7 @@ def candidates(dim: int, batch: int, width: int) -> dict[str, Callable[[], objec
             onednn(grad_zt, xb[k].T)
 
     def blocks_after_copy() -> None:
-        blocked(x.view(batch, blocks, cols).permute(1, 0, 2).contiguous())
+        blocked(to_blocks(x))
 
     return {"current": current, "weight_transposed": weight_transposed,
             "blocks": lambda: blocked(x_blocks), "blocks_after_copy": blocks_after_copy}

@@ -120,7 +120,8 @@ def _eligible(a: Tensor, rows: int, inner: int, cols: int) -> bool:
             and torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise"))
 
 
-def _onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def onednn_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x Wᵀ + b`` through oneDNN's linear primitive (float32 on CPU; not differentiable)."""
     # a transposed full tensor is fine as oneDNN's weight (no copy); slices are never passed
     return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
 
@@ -134,7 +135,7 @@ def routed(kind: str, a: Tensor, b: Tensor, bias: Tensor | None, blas: Callable[
     if not _eligible(a, rows, inner, cols) or forced == "blas":
         return blas()
     if forced == "onednn":
-        return _onednn_linear(a, b, bias)
+        return onednn_linear(a, b, bias)
     key = f"{shape_class(kind, rows, inner, cols)} | {torch.get_num_threads()} threads"
     route = _decisions.get(key)
     if route is None and (path := _cache_file()) is not None:
@@ -142,10 +143,10 @@ def routed(kind: str, a: Tensor, b: Tensor, bias: Tensor | None, blas: Callable[
         if route is not None:
             _decisions[key] = route
     if route is None:
-        route, out = fastest({"onednn": lambda: _onednn_linear(a, b, bias), "blas": blas})
+        route, out = fastest({"onednn": lambda: onednn_linear(a, b, bias), "blas": blas})
         _remember(key, route)
         return out
-    return _onednn_linear(a, b, bias) if route == "onednn" else blas()
+    return onednn_linear(a, b, bias) if route == "onednn" else blas()
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -195,4 +196,4 @@ def input_layer_jet(x: Tensor, weight: Tensor, bias: Tensor, scale: Tensor | Non
     return z, affine_tangent(weight if scale is None else weight * scale, dims)
 
 
-__all__ = ["ROUTES", "cpu_model", "fastest", "input_layer_jet", "linear", "routed", "shape_class"]
+__all__ = ["ROUTES", "cpu_model", "fastest", "input_layer_jet", "linear", "onednn_linear", "routed", "shape_class"]

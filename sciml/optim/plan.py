@@ -47,8 +47,7 @@ class Phase:
 
     @property
     def first_order(self) -> bool:
-        """Whether the phase takes a gradient (of the objective, or per term) once per step, on fresh points
-        and with compiled losses when they are compiled."""
+        """Whether the phase takes a gradient (of the objective, or per term) once per step, on fresh points."""
         return self.consumes in ("gradient", "term_gradients")
 
     @property

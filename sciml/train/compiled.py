@@ -51,9 +51,9 @@ from torch import Tensor
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError
 from sciml.models.mlp import MLP
-from sciml.optim.plan import Phase
 
 if TYPE_CHECKING:
+    from sciml.optim.plan import Phase
     from sciml.train.trainer import Trainer
 
 SETTINGS = ("false", "true", "auto")

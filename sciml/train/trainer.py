@@ -442,10 +442,11 @@ class Trainer:
                     return evaluate(*args)
                 return replayed
 
+            losses_at = self.compiled_losses if compiled else self.losses
+
             @again
             def closure() -> Tensor:
                 opt.zero_grad(set_to_none=True)
-                losses_at = self.compiled_losses if compiled else self.losses
                 objective = self.balancer.objective(pending.pop() if pending else losses_at(points))
                 objective.backward()
                 value = objective.detach()
