@@ -31,6 +31,15 @@ def test_lowbias32_matches_the_reference_on_the_whole_word_range():
     assert hash_words(keys, torch.arange(8)).tolist() == expected
 
 
+def test_int32_words_are_the_exact_words_bit_for_bit():
+    # the compiled loop hashes int32 bit patterns with wrapping products; 1,004 words also run its scalar tail
+    words = torch.tensor([0, 1, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, *range(12345, 2**32, 2**32 // 997)])
+    keys = torch.tensor([0xDEADBEEF, 0x8BADF00D])
+    exact = hash_words(keys, words)
+    for hashed in (hash_words, torch.compile(hash_words, dynamic=False)):
+        assert torch.equal(hashed(keys, words.to(torch.int32)).to(torch.int64) & 0xFFFFFFFF, exact)
+
+
 def test_compiled_draw_equals_the_eager_operations():
     # the compiled loop computes the same words; only the rounding of log/cos/sin may differ
     for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
