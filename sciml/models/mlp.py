@@ -24,6 +24,7 @@ from functools import cache
 import torch
 from torch import Tensor, nn
 
+from sciml.compiling import compile_retainable
 from sciml.errors import ConfigError, positive_int
 from sciml.models.activations import Jet, adaptive_slopes, sloped_jet
 from sciml.models.activations import activation as lookup_activation
@@ -192,8 +193,9 @@ def jet_tail(model: MLP, z: Tensor, tangent: Tensor, second: int | None = None,
 
 @cache
 def compiled_tail():
-    """:func:`jet_tail` compiled (forward and backward fused by inductor), specialised on shapes."""
-    return torch.compile(jet_tail, dynamic=False)
+    """:func:`jet_tail` compiled (forward and backward fused by inductor), specialised on shapes; its graph
+    may be differentiated more than once (:mod:`sciml.compiling`)."""
+    return compile_retainable(jet_tail)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -45,9 +45,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import torch
 from torch import Tensor
 
+from sciml.compiling import compile_retainable
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError
 from sciml.models.mlp import MLP
@@ -141,7 +141,7 @@ class CompiledLosses:
 
     def __init__(self, losses: Losses) -> None:
         self.eager = losses
-        self.compiled = torch.compile(losses, dynamic=False)
+        self.compiled = compile_retainable(losses)  # balancers may take per-term gradients of its graph
         self.shapes: tuple | None = None
         self.calls = {"compiled": 0, "eager": 0}
 
