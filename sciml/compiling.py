@@ -4,9 +4,9 @@ AOTAutograd "donates" the buffers a compiled backward saves when it judges that 
 backward may then overwrite them, and a second backward through the same graph is refused ("compiled with
 non-empty donated buffers which requires ... retain_graph=False"). The training step differentiates its loss
 graph several times whenever a balancer takes per-term gradients (``torch.autograd.grad(..., retain_graph=True)``:
-annealing, GradNorm, PCGrad, CAGrad, GCond, MultiAdam) or Gauss-Newton forms a Jacobian; whether buffers are
-donated depends on the partitioner's choices for the shapes at hand (PINNacle Poisson2d-CG's protocol set was
-refused, smaller sets of the same problem were not). Graphs compiled here never donate.
+annealing, GradNorm, PCGrad, CAGrad, GCond, MultiAdam); whether buffers are
+donated depends on the partitioner's choices for the shapes and dtype at hand (PINNacle Poisson2d-CG's float32
+protocol set was refused; float64 and smaller sets of the same problem were not). Graphs compiled here never donate.
 """
 
 from __future__ import annotations
