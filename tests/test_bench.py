@@ -45,6 +45,23 @@ def test_recipe_is_the_protocol_and_adam_lbfgs_switches_at_5000():
     assert phases[1].optimizer.defaults["line_search_fn"] is None
 
 
+def test_the_new_problem_recipe_is_poisson2d_cg_best_and_replaces_the_suite_recipe():
+    suite = load_suite("pinnacle")
+    recipe, best = suite.overrides("poisson2d_cg", "recipe"), suite.overrides("poisson2d_cg", "best")
+    assert recipe == ["recipe=new_problem", "pde=pinnacle_poisson2d_cg"] and best[0] == "recipe=pinnacle"
+    ours, theirs = composed(recipe), composed(best)
+    for key in ("pde", "model", "engine", "balancer", "trainer", "dtype", "seed"):
+        assert ours[key] == theirs[key], key
+    plans = [build("optimizer", cfg.optimizer)(model=torch.nn.Linear(2, 1), steps=cfg.trainer.steps)
+             for cfg in (ours, theirs)]
+    assert [(p.name, p.steps) for p in plans[0]] == [(p.name, p.steps) for p in plans[1]] == [
+        ("adam", 3000), ("lbfgs", 17000)]
+    assert [p.optimizer.defaults for p in plans[0]] == [p.optimizer.defaults for p in plans[1]]
+    on_burgers = composed(suite.overrides("burgers1d", "recipe"))
+    assert on_burgers.balancer.others == 100 and on_burgers.optimizer.switch == [0.15]
+    assert on_burgers.trainer.max_minutes == 30 and on_burgers.pde == composed(["pde=pinnacle_burgers1d"]).pde
+
+
 def test_budget_scaling_arithmetic():
     floors = Budget(min_steps=20, min_points=100)
     assert scaled(12288, 0.01, 100) == 123          # 122.88

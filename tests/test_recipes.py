@@ -93,7 +93,8 @@ def problems(module: str) -> dict[str, list[str]]:
 def test_every_recipe_trains_every_problem(recipe, problem, user_module, one_thread):
     trainer = prepared([f"recipe={recipe}", *problems(user_module)[problem], *SMALL])
     assert trainer.model.output_scale == pytest.approx(math.sqrt(10))
-    assert type(trainer.engine).__name__ == {"stde": "TaylorEngine", "sdgd": "SDGDEngine", "pinnacle": "Engine"}[recipe]
+    assert type(trainer.engine).__name__ == {"stde": "TaylorEngine", "sdgd": "SDGDEngine", "pinnacle": "Engine",
+                                      "new_problem": "Engine"}[recipe]
     summary = trainer.fit()
     assert trainer.step == 2 and math.isfinite(summary["rel_l2"])
 

@@ -57,6 +57,20 @@ def test_adam_then_lbfgs_switches_and_improves():
     assert trainer.evaluate()["rel_l2"] < 0.5 * after_adam
 
 
+@pytest.mark.parametrize("switch, steps, lengths", [([0.15], 20000, [3000, 17000]), ([0.15], 2, [1, 1]),
+                                                     ([0.5], 3, [2, 1]), ([3000], 3000, [3000, 0])])
+def test_switch_points_as_steps_or_fractions(switch, steps, lengths):
+    plan = optim.chain(torch.nn.Linear(2, 1), steps, [partial(optim.adam), partial(optim.lbfgs)], switch)
+    assert [p.steps for p in plan] == lengths
+
+
+def test_switch_points_out_of_range_are_refused():
+    phases = [partial(optim.adam), partial(optim.lbfgs)]
+    for switch, steps in (([3001], 3000), ([0], 10), ([1.5], 10)):
+        with pytest.raises(ConfigError, match="switch"):
+            optim.chain(torch.nn.Linear(2, 1), steps, phases, switch)
+
+
 def test_fixed_points_when_not_resampling():
     trainer = make_trainer(partial(optim.adam), steps=5, resample=False)
     phase = trainer.plan.at(0)

@@ -57,10 +57,13 @@ class Suite:
     methods: dict[str, list[str] | None]
 
     def overrides(self, case: str, method: str) -> list[str]:
-        """The hydra overrides of one (case, method) run: recipe, case, method."""
+        """The hydra overrides of one (case, method) run: recipe, case, method. A method that names a recipe
+        (``recipe=new_problem``) is run from that recipe instead of the suite's."""
         extra = self.methods[method]
-        return [f"recipe={self.recipe}", *self.cases[case].overrides,
-                *(self.cases[case].best if extra is None else extra)]
+        extra = self.cases[case].best if extra is None else extra
+        own = [o for o in extra if o.startswith("recipe=")]
+        return [own[-1] if own else f"recipe={self.recipe}", *self.cases[case].overrides,
+                *(o for o in extra if not o.startswith("recipe="))]
 
     def select(self, kind: str, names: list[str] | None) -> list[str]:
         """``names`` checked against the suite's cases or methods (``None``: all, in file order)."""

@@ -82,7 +82,8 @@ def chain(model: nn.Module, steps: int, phases: Sequence[Callable[..., Phase]],
           switch: Sequence[float | int]) -> list[Phase]:
     """Run ``phases`` one after another; ``switch[i]`` is where phase ``i + 1`` starts.
 
-    A switch point is a step number (int) or a fraction of ``steps`` (float in (0, 1)).
+    A switch point is a step number (int) or a fraction of ``steps`` (float in (0, 1)); a fraction of a short
+    run gives the first phase at least one step.
     """
     if len(switch) != len(phases) - 1:
         raise ConfigError("switch", f"needs {len(phases) - 1} switch point(s) for {len(phases)} phases")
@@ -90,7 +91,7 @@ def chain(model: nn.Module, steps: int, phases: Sequence[Callable[..., Phase]],
     for s in switch:
         if isinstance(s, float) and not 0 < s < 1:
             raise ConfigError("switch", f"a fractional switch point must lie in (0, 1), got {s}")
-        start = int(round(s * steps)) if isinstance(s, float) else int(s)
+        start = max(1, round(s * steps)) if isinstance(s, float) else int(s)
         if not starts[-1] < start <= steps:
             raise ConfigError("switch", f"switch points must increase within (0, {steps}], got {list(switch)}")
         starts.append(start)
