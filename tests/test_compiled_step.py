@@ -31,14 +31,15 @@ class LossLog:
 
 
 def trainer(compile: bool | str, engine: Engine | None = None, optimizer=None, log: LossLog | None = None,
-            steps: int = STEPS, balancer: Balancer | None = None) -> Trainer:
-    """Helmholtz on 32 + 32 fresh points per step, a 2×8 tanh MLP, float64, seed 0."""
+            steps: int = STEPS, balancer: Balancer | None = None, **options) -> Trainer:
+    """Helmholtz on 32 + 32 fresh points per step, a 2×8 tanh MLP, float64, seed 0; ``options`` go to the
+    trainer."""
     torch.manual_seed(0)
     model = MLP(2, 1, width=8, depth=2)
     return Trainer(Helmholtz(batch_size={"pde": 32, "bc": 32}), model, engine or Engine(), balancer or FixedWeights(),
                    optimizer or partial(optim.adam, lr=1e-2), steps=steps, eval_every=0, log_every=0,
                    metrics=[], progress=False, plot=False, dtype=torch.float64, compile=compile,
-                   run=RunSettings(callbacks=[log] if log else []))
+                   run=RunSettings(callbacks=[log] if log else []), **options)
 
 
 def test_compiled_steps_match_eager(one_thread):
@@ -67,6 +68,29 @@ def test_compiled_steps_match_eager(one_thread):
         assert a.keys() == b.keys()
         for name in a:
             assert a[name] == pytest.approx(b[name], rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize("method, compiled, eager", [("rad", STEPS - 1, 0), ("rar", 3, STEPS - 4)])
+@pytest.mark.parametrize("resample", [True, False])
+def test_adaptive_sampling_trains_compiled_as_eager(method, compiled, eager, resample, one_thread):
+    # adaptive sampling only places the points: RAD's redrawn sets keep their shapes and stay compiled, RAR's
+    # grown sets (from the adaptation after step 4) have new shapes and run eagerly
+    adaptive = {"method": method, "every": 4, "add": 3, "candidates": 128}
+    params = {}
+    for setting in (True, False):
+        t = trainer(setting, adaptive=adaptive, resample=resample)
+        t.fit()
+        assert t.compile_route.startswith("compiled") == setting
+        if setting:
+            assert t.compiled_losses.calls == {"compiled": compiled, "eager": eager}
+        params[setting] = [p.detach().clone() for p in t.model.parameters()]
+    for a, b in zip(params[True], params[False]):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_techniques_that_change_the_residuals_stay_eager():
+    gpinn = trainer(True, gpinn={"enabled": True})
+    assert gpinn.compile_route == "eager: technique(s) gpinn change the residuals (only point placement is compiled)"
 
 
 @pytest.mark.parametrize("balancer", [LRAPinnacle, PCGrad])

@@ -15,8 +15,10 @@ Which steps are compiled (the setting ``trainer.compile``, :data:`SETTINGS`):
   the trainer's generator on every evaluation (for them the model's jet tail is compiled instead,
   :func:`tail_reason`);
 - only an :class:`~sciml.models.MLP` (modified MLP included; both are captured as one graph without breaks),
-  in a single process, without techniques (causal weighting, adaptive sampling, gPINN, whose terms take a
-  gradient inside the loss) and without unknowns;
+  in a single process, without techniques that change the residuals (causal weighting, which weights them by
+  a schedule outside the graph; gPINN, whose terms take a gradient inside the loss) and without unknowns.
+  Adaptive sampling (RAR, RAD) only places the points the losses are evaluated on, so it compiles: RAD's
+  redrawn sets keep their shapes, RAR's grown sets have new ones and run eagerly (next item);
 - only balancers that read the losses (not ``needs_residuals``, as the NTK weights do: the graph returns
   the losses alone);
 - only points of the shapes of the first compiled call (compiled with ``dynamic=False``): other shapes (a
@@ -86,6 +88,12 @@ def phase_steps(trainer: Trainer, counted: Callable[[Phase], bool]) -> int:
                for phase in trainer.plan.phases if counted(phase))
 
 
+def places_points_only(technique: object) -> bool:
+    """Whether a technique acts only on where the losses are evaluated (``place``: adaptive sampling), not on the
+    residuals (``wrap``: causal weighting) or the terms (gPINN adds derivative terms, and places nothing)."""
+    return hasattr(technique, "place") and not hasattr(technique, "wrap")
+
+
 def eager_reason(setting: str, trainer: Trainer) -> str | None:
     """Why ``trainer`` evaluates its losses eagerly throughout (``None``: its first-order phases are
     compiled)."""
@@ -95,8 +103,13 @@ def eager_reason(setting: str, trainer: Trainer) -> str | None:
         return f"engine '{trainer.engine.name}' (only the exact engine is compiled)"
     if not isinstance(trainer.model, MLP):
         return f"model {type(trainer.model).__name__} (only MLP and modified MLP are compiled)"
-    if trainer.world.active or trainer.techniques or len(trainer.unknowns):
-        return "data parallelism, a technique (causal weighting, adaptive sampling, gPINN) or unknowns"
+    if trainer.world.active:
+        return "data parallelism"
+    changing = [name for name, technique in trainer.techniques.items() if not places_points_only(technique)]
+    if changing:
+        return f"technique(s) {', '.join(changing)} change the residuals (only point placement is compiled)"
+    if len(trainer.unknowns):
+        return "unknown coefficients"
     if trainer.balancer.needs_residuals:
         return f"balancer {type(trainer.balancer).__name__} reads the residual vectors (only losses are compiled)"
     steps = phase_steps(trainer, lambda phase: phase.compiles_losses)
