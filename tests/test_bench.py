@@ -173,3 +173,19 @@ def test_leaderboard_mean_and_std_over_seeds(tiny, tmp_path, capsys):
     table = (out / "leaderboard.md").read_text()
     assert "(2, 1 non-finite)" in table and "| Burgers1d-C | 1.45e-02 | 1.45e-02 (PINN) |" in table
     assert "single source (S1), unverified" in capsys.readouterr().out
+    assert "recipe / best here" not in table
+
+
+def test_leaderboard_gap_of_the_recipe_to_the_best_method(tiny, tmp_path):
+    out = tmp_path / "pinnacle"
+    shutil.copytree(tiny, out)
+    first = json.loads((out / "burgers1d/pinn/0/summary.json").read_text())
+    shutil.copytree(out / "burgers1d/pinn/0", out / "burgers1d/recipe/0")
+    (out / "burgers1d/recipe/0/summary.json").write_text(json.dumps({**first, "rel_l2": 2.5 * first["rel_l2"]}))
+    assert main(["pinnacle", "--table-only", "--out", str(out)]) == 0
+    with (out / "leaderboard.csv").open() as f:
+        rows = {row["method"]: row for row in csv.DictReader(f)}
+    assert rows["pinn"]["best_here"] == "True" and float(rows["pinn"]["ratio_to_best_here"]) == 1.0
+    assert float(rows["recipe"]["ratio_to_best_here"]) == pytest.approx(2.5, rel=1e-12)
+    header, _, burgers = (out / "leaderboard.md").read_text().splitlines()[2:5]
+    assert header.rstrip(" |").endswith("recipe / best here") and burgers.rstrip(" |").endswith("| 2.5")

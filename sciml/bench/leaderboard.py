@@ -2,7 +2,8 @@
 
 Reads every finished run under ``<out>/<case>/<method>/<seed>`` (``sciml.compare``'s reader) and writes
 ``leaderboard.md`` (one row per case: published PINN, published best and its method, this platform's PINN with
-its wall time and steps, every method, the platform's best method and its ratio to the published best),
+its wall time and steps, every method, the platform's best method and its ratio to the published best, and the
+ratio of the one recipe for new problems, the method :data:`RECIPE`, to that best method),
 ``leaderboard.csv`` (one row per case and method, plain numbers), ``leaderboard.png`` and per case
 ``<case>/curves.png`` (every run's error and loss). As PINNacle reports (PINNACLE.md §1.5–1.6), a run's value
 is the metric at its last step, a cell is the mean over seeds, and runs with a non-finite value are dropped;
@@ -25,7 +26,10 @@ from sciml.compare.table import markdown, write_csv
 
 CSV_COLUMNS = ["case", "label", "method", "seeds", "failed", "mean", "std", "wall_s_mean", "steps",
                "published_pinn", "published_best", "published_best_method", "ratio_to_published_best",
-               "best_here"]
+               "best_here", "ratio_to_best_here"]
+#: the method that runs the one recipe for new problems (configs/recipe/new_problem.yaml): its gap to each case's
+#: best method is the platform's measure of how well it serves a problem it has not been tuned on
+RECIPE = "recipe"
 
 
 def num(value: float | None, digits: int = 2) -> str:
@@ -91,6 +95,12 @@ def ratio(value: float, published: float | None) -> float | None:
     return value / published if published and math.isfinite(value) else None
 
 
+def recipe_gap(by_method: dict[str, Cell], best: str | None) -> str:
+    """The recipe's mean over the best method's mean, as text (– without both)."""
+    gap = ratio(by_method[RECIPE].mean, by_method[best].mean) if best and RECIPE in by_method else None
+    return f"{gap:.3g}" if gap is not None else "–"
+
+
 def csv_rows(suite: Suite, cells: dict[str, dict[str, Cell]]) -> list[dict]:
     rows = []
     for case, by_method in cells.items():
@@ -102,7 +112,7 @@ def csv_rows(suite: Suite, cells: dict[str, dict[str, Cell]]) -> list[dict]:
                          "published_pinn": pub.pinn, "published_best": pub.best,
                          "published_best_method": pub.best_method,
                          "ratio_to_published_best": ratio(cell.mean, pub.best),
-                         "best_here": method == best})
+                         "best_here": method == best, "ratio_to_best_here": ratio(cell.mean, by_method[best].mean)})
     return rows
 
 
@@ -110,8 +120,9 @@ def markdown_table(suite: Suite, cells: dict[str, dict[str, Cell]]) -> str:
     """One row per case of the suite, one column per method with a finished run, then the sources' notes."""
     methods = [m for m in suite.methods if any(m in by_method for by_method in cells.values())]
     others = [m for m in methods if m != "pinn"]
+    gap = [f"{RECIPE} / best here"] if RECIPE in methods else []
     columns = ["case", "published PINN", "published best", "pinn here", "pinn wall s", "pinn steps", *others,
-               "best here", "best here / published best"]
+               "best here", "best here / published best", *gap]
     rows = []
     for case, spec in suite.cases.items():
         by_method, pub = cells.get(case, {}), spec.published
@@ -126,6 +137,7 @@ def markdown_table(suite: Suite, cells: dict[str, dict[str, Cell]]) -> str:
             **{m: by_method[m].text() if m in by_method else "–" for m in others},
             "best here": f"{best} {num(by_method[best].mean)}" if best else "–",
             "best here / published best": f"{against:.3g}" if against is not None else "–",
+            **{column: recipe_gap(by_method, best) for column in gap},
         })
     notes = "".join(f"- {spec.label}: {spec.published.status}. {spec.published.note}\n"
                     for spec in suite.cases.values() if spec.published.status or spec.published.note)
