@@ -45,10 +45,11 @@ def test_recipe_is_the_protocol_and_adam_lbfgs_switches_at_5000():
     assert phases[1].optimizer.defaults["line_search_fn"] is None
 
 
-def test_the_new_problem_recipe_is_poisson2d_cg_best_and_replaces_the_suite_recipe():
+@pytest.mark.parametrize("case", ["burgers1d", "poisson2d_cg"])
+def test_the_new_problem_recipe_is_the_tuned_best_and_replaces_the_suite_recipe(case):
     suite = load_suite("pinnacle")
-    recipe, best = suite.overrides("poisson2d_cg", "recipe"), suite.overrides("poisson2d_cg", "best")
-    assert recipe == ["recipe=new_problem", "pde=pinnacle_poisson2d_cg"] and best[0] == "recipe=pinnacle"
+    recipe, best = suite.overrides(case, "recipe"), suite.overrides(case, "best")
+    assert recipe == ["recipe=new_problem", f"pde=pinnacle_{case}"] and best[0] == "recipe=pinnacle"
     ours, theirs = composed(recipe), composed(best)
     for key in ("pde", "model", "engine", "balancer", "trainer", "dtype", "seed"):
         assert ours[key] == theirs[key], key
