@@ -28,7 +28,6 @@ from torch import Tensor, nn
 from sciml.errors import ConfigError, positive_int
 from sciml.fields import Field
 from sciml.geometry.gaussian import counter_directions, counter_normal
-from sciml.geometry.known_norms import remember_squared_norms
 from sciml.models.constrained import BallFactor, HardConstraint
 from sciml.problem import Problem, Term
 from sciml.trig import bounded_sincos
@@ -115,16 +114,12 @@ class RadialBallSampler:
         return x
 
     def sample(self, n: int, generator: torch.Generator, dtype: torch.dtype) -> Tensor:
-        """``n`` points, with their squared norms ``ρ²`` recorded beside them (:mod:`sciml.geometry.known_norms`:
-        the ball's hard constraint reads them instead of the ``d`` columns)."""
         if self._fused(n, generator):
             radius = torch.rand(n, 1, generator=generator, dtype=dtype)
-            x = counter_directions(radius, self.dim, generator, dtype)
-        else:
-            x = self._gaussian_rows(n, generator, dtype)
-            radius = torch.rand(n, 1, generator=generator, dtype=dtype, device=generator.device)
-            x.mul_(radius / torch.linalg.vector_norm(x, dim=1, keepdim=True))
-        return remember_squared_norms(x, radius.square().squeeze(1))
+            return counter_directions(radius, self.dim, generator, dtype)
+        x = self._gaussian_rows(n, generator, dtype)
+        radius = torch.rand(n, 1, generator=generator, dtype=dtype, device=generator.device)
+        return x.mul_(radius / torch.linalg.vector_norm(x, dim=1, keepdim=True))
 
 
 SOLUTIONS: dict[str, tuple[Callable[[Tensor, Tensor], Sums], int]] = {

@@ -17,7 +17,6 @@ import torch
 from torch import Tensor, nn
 
 from sciml.engines.base import coordinate_jet
-from sciml.geometry.known_norms import squared_norms
 
 Jet = tuple[Tensor, Tensor, Tensor]
 
@@ -48,11 +47,12 @@ class BallFactor:
         return x if self.dim is None or self.dim == x.shape[1] else x[:, : self.dim]
 
     def __call__(self, x: Tensor) -> Tensor:
-        return self.radius**2 - squared_norms(self._space(x))
+        xs = self._space(x)
+        return self.radius**2 - torch.linalg.vector_norm(xs, dim=1).square()
 
     def jet(self, x: Tensor, dims: Tensor) -> Jet:
         xs = self._space(x)
-        value = self.radius**2 - squared_norms(xs)
+        value = self.radius**2 - torch.linalg.vector_norm(xs, dim=1).square()
         space = xs.shape[1]
         if dims.is_floating_point():
             v = dims[:, :space].to(x.dtype)
