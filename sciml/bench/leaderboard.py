@@ -95,10 +95,13 @@ def ratio(value: float, published: float | None) -> float | None:
     return value / published if published and math.isfinite(value) else None
 
 
-def recipe_gap(by_method: dict[str, Cell], best: str | None) -> str:
-    """The recipe's mean over the best method's mean, as text (– without both)."""
-    gap = ratio(by_method[RECIPE].mean, by_method[best].mean) if best and RECIPE in by_method else None
-    return f"{gap:.3g}" if gap is not None else "–"
+def ratio_text(value: float | None) -> str:
+    return f"{value:.3g}" if value is not None else "–"
+
+
+def to_best(cell: Cell, by_method: dict[str, Cell], best: str | None) -> float | None:
+    """``cell``'s mean over the case's best method's mean (``None`` without a finite best)."""
+    return ratio(cell.mean, by_method[best].mean) if best else None
 
 
 def csv_rows(suite: Suite, cells: dict[str, dict[str, Cell]]) -> list[dict]:
@@ -112,7 +115,7 @@ def csv_rows(suite: Suite, cells: dict[str, dict[str, Cell]]) -> list[dict]:
                          "published_pinn": pub.pinn, "published_best": pub.best,
                          "published_best_method": pub.best_method,
                          "ratio_to_published_best": ratio(cell.mean, pub.best),
-                         "best_here": method == best, "ratio_to_best_here": ratio(cell.mean, by_method[best].mean)})
+                         "best_here": method == best, "ratio_to_best_here": to_best(cell, by_method, best)})
     return rows
 
 
@@ -136,8 +139,9 @@ def markdown_table(suite: Suite, cells: dict[str, dict[str, Cell]]) -> str:
             "pinn steps": max(pinn.steps) if pinn else "–",
             **{m: by_method[m].text() if m in by_method else "–" for m in others},
             "best here": f"{best} {num(by_method[best].mean)}" if best else "–",
-            "best here / published best": f"{against:.3g}" if against is not None else "–",
-            **{column: recipe_gap(by_method, best) for column in gap},
+            "best here / published best": ratio_text(against),
+            **{column: ratio_text(to_best(by_method[RECIPE], by_method, best) if RECIPE in by_method else None)
+               for column in gap},
         })
     notes = "".join(f"- {spec.label}: {spec.published.status}. {spec.published.note}\n"
                     for spec in suite.cases.values() if spec.published.status or spec.published.note)
