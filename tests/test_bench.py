@@ -58,9 +58,8 @@ def test_the_new_problem_recipe_is_the_tuned_best_and_replaces_the_suite_recipe(
     assert [(p.name, p.steps) for p in plans[0]] == [(p.name, p.steps) for p in plans[1]] == [
         ("adam", 3000), ("lbfgs", 17000)]
     assert [p.optimizer.defaults for p in plans[0]] == [p.optimizer.defaults for p in plans[1]]
-    on_burgers = composed(suite.overrides("burgers1d", "recipe"))
-    assert on_burgers.balancer.others == 100 and on_burgers.optimizer.switch == [0.15]
-    assert on_burgers.trainer.max_minutes == 30 and on_burgers.pde == composed(["pde=pinnacle_burgers1d"]).pde
+    assert ours.balancer.others == 100 and ours.optimizer.switch == [0.15]
+    assert ours.trainer.max_minutes == 30 and ours.pde == composed([f"pde=pinnacle_{case}"]).pde
 
 
 def test_budget_scaling_arithmetic():
@@ -190,3 +189,14 @@ def test_leaderboard_gap_of_the_recipe_to_the_best_method(tiny, tmp_path):
     assert float(rows["recipe"]["ratio_to_best_here"]) == pytest.approx(2.5, rel=1e-12)
     header, _, burgers = (out / "leaderboard.md").read_text().splitlines()[2:5]
     assert header.rstrip(" |").endswith("recipe / best here") and burgers.rstrip(" |").endswith("| 2.5")
+
+
+def test_leaderboard_of_a_case_without_a_finite_run(tiny, tmp_path):
+    out = tmp_path / "pinnacle"
+    shutil.copytree(tiny, out)
+    summary = out / "burgers1d/pinn/0/summary.json"
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "rel_l2": math.nan}))
+    assert main(["pinnacle", "--table-only", "--out", str(out)]) == 0
+    with (out / "leaderboard.csv").open() as f:
+        (row,) = list(csv.DictReader(f))
+    assert (row["seeds"], row["failed"], row["best_here"], row["ratio_to_best_here"]) == ("0", "1", "False", "")
