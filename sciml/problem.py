@@ -45,6 +45,25 @@ Residual = Callable[["Field"], Tensor]
 
 
 @dataclass
+class SharedPoints:
+    """The sampler of a term evaluated where term ``source`` is: in a training step the term takes that term's
+    points (``Trainer.sample``), and the trainer evaluates the network once for both (one :class:`Field` per
+    point set). Navier-Stokes' three residuals share their points so; so do gPINN's derivative terms. Drawn
+    on its own (diagnostics), it draws as ``sampler`` does."""
+
+    source: str
+    sampler: Sampler
+
+    @property
+    def dim(self) -> int:
+        return self.sampler.dim
+
+    def sample(self, n: int, generator: torch.Generator,
+               dtype: torch.dtype) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
+        return self.sampler.sample(n, generator, dtype)
+
+
+@dataclass
 class Term:
     """One loss term: ``weight * mean(residual(u)**2)`` over ``batch_size`` points from ``sampler``.
 
@@ -79,6 +98,10 @@ class Problem:
     variables: list[str]
     outputs: list[str] = ["u"]
     time_variable: str | None = "t"
+    #: the terms that are PDE residuals, where that is not just the one named ``pde`` (Navier-Stokes: its
+    #: momentum and continuity residuals); balancers and MultiAdam that treat PDE and other terms apart
+    #: (PINN-w's weights, NTK, annealing's reference) read it unless their config's ``pde_terms`` is set
+    pde_term_names: tuple[str, ...] | None = None
     _output_scale: float = 1.0
 
     # --- what a training set-up may adapt to -----------------------------------------------------------

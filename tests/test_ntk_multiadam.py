@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from test_combinations import HELMHOLTZ, compose_config  # tests/ is on the path of every pytest run
+from test_combinations import HELMHOLTZ, SMALL_MODEL, compose_config  # tests/ is on the path of every pytest run
 from torch import nn
 
 from sciml.balancing import FixedWeights, GCond, NTKWeights
@@ -199,6 +199,29 @@ def test_fixed_weights_for_every_non_pde_term():
 def test_pinn_w_config(one_thread):
     trainer = prepare(compose_config([*HELMHOLTZ, "balancer=pinn_w"]), None, {})
     assert trainer.balancer.weight_dict() == {"pde": 1.0, "bc": 10.0}
+
+
+#: Navier-Stokes (PINNacle's NS2d-C): three PDE residuals, none named ``pde``
+NAVIER_STOKES = ["pde=pinnacle_ns2d_c", "pde.batch_size=32", "trainer.resample=false", *SMALL_MODEL["mlp"]]
+NS_PDE = ["mom_x", "mom_y", "cont"]
+
+
+def test_navier_stokes_residuals_are_the_pde_terms_of_pinn_w_ntk_and_multiadam(one_thread):
+    """The problem declares its PDE terms (``Problem.pde_term_names``): PINN-w weights the momentum and
+    continuity residuals alike and only the conditions by ``others``, NTK sums the three residuals on its
+    PDE side, MultiAdam groups them together; a config's ``pde_terms`` still wins."""
+    weights = prepare(compose_config([*NAVIER_STOKES, "balancer=pinn_w", "balancer.others=100"]), None,
+                      {}).balancer.weight_dict()
+    assert [n for n, w in weights.items() if w == 1.0] == NS_PDE
+    assert {w for n, w in weights.items() if n not in NS_PDE} == {100.0}
+    ntk = prepare(compose_config([*NAVIER_STOKES, "balancer=ntk"]), None, {}).balancer
+    assert [n for n, pde in zip(ntk.names, ntk.pde) if pde] == NS_PDE
+    trainer = prepare(compose_config([*NAVIER_STOKES, "optimizer=multiadam"]), None, {})
+    groups = trainer.plan.at(0).optimizer.loss_groups(trainer.balancer.names, trainer.problem.pde_term_names)
+    assert groups[0] == NS_PDE and set(groups[1]) == set(trainer.balancer.names) - set(NS_PDE)
+    chosen = prepare(compose_config([*NAVIER_STOKES, "balancer=pinn_w", "balancer.others=100",
+                                     "balancer.pde_terms=[mom_x]"]), None, {}).balancer.weight_dict()
+    assert [n for n, w in chosen.items() if w == 1.0] == ["mom_x"]
 
 
 # --- MultiAdam ---------------------------------------------------------------------------------------------

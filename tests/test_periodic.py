@@ -58,6 +58,21 @@ def test_periodic_taylor_matches_autograd():
             torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
 
 
+def test_secular_embedding_keeps_the_periodic_input_and_its_jet():
+    """``secular=True``: the periodic input enters standardised beside its harmonics, so the network is no
+    longer periodic in it, and the jet (value, first and second derivatives) still matches nested autograd."""
+    torch.manual_seed(3)
+    stats = (torch.tensor([0.5, 50.0]), torch.tensor([0.3, 29.0]))
+    net = PeriodicMLP(2, 1, [None, 8.0], 3, width=8, depth=2, input_stats=stats, secular=True).to(D)
+    assert net.embedding.out_dim == 2 * 3 + 2
+    x = torch.rand(16, 2, dtype=D) * torch.tensor([1.0, 100.0], dtype=D)
+    assert (net(x + torch.tensor([0.0, 8.0], dtype=D)) - net(x)).abs().max() > 1e-3
+    for dims in (None, torch.tensor([1]), torch.tensor([[0.6, 0.8]], dtype=D)):
+        want = autograd_jet(net, x, None if dims is None else (dims if dims.is_floating_point() else dims.tolist()))
+        for got, ref in zip(net.taylor(x, dims), want):
+            torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-12)
+
+
 def test_bad_periods_are_rejected():
     with pytest.raises(ConfigError):
         PeriodicMLP(2, 1, [None, None])

@@ -296,3 +296,28 @@ def test_config_composes_and_trains_one_step(case):
     assert trainer.step == 1 and math.isfinite(float(total)) and set(losses) == set(trainer.terms)
     metrics = trainer.evaluate()
     assert math.isfinite(metrics["rel_l2"])
+
+
+@pytest.mark.parametrize("case", ["ns2d_c", "ns2d_cg"])
+def test_navier_stokes_residuals_share_one_evaluation(case):
+    """The momentum and continuity residuals take one point set and one network evaluation (one Field): the
+    losses equal those of three separate evaluations, and the network runs once for the three."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("config", overrides=[f"pde=pinnacle_{case}", "pde.batch_size=64", "model.width=8",
+                                           "model.depth=2", "dtype=float64", "trainer.resample=false",
+                                           "trainer.compile=false", "trainer.progress=false", "trainer.plot=false"])
+    trainer = prepare(cfg, None, {})
+    points = trainer.points_for(trainer.plan.at(0))
+    fields = trainer.fields(points)
+    assert fields["mom_x"] is fields["mom_y"] is fields["cont"]
+    assert len({id(f) for f in fields.values()}) == len(fields) - 2
+    shared = trainer.losses(points)
+    separate = {name: term.residual(trainer.field(*points[name])).square().mean()
+                for name, term in trainer.terms.items()}
+    for name in trainer.terms:
+        torch.testing.assert_close(shared[name], separate[name], rtol=0, atol=0)
+    calls = []
+    hook = trainer.net.register_forward_hook(lambda *_: calls.append(1))
+    trainer.losses(points)
+    hook.remove()
+    assert len(calls) == len(fields) - 2

@@ -23,7 +23,7 @@ from torch import Tensor
 from pdes.pinnacle._common import BASE, PinnacleProblem
 from sciml.fields import Field
 from sciml.geometry import Box, Difference, FixedPoints
-from sciml.problem import Term
+from sciml.problem import SharedPoints, Term
 
 
 class SteadyNavierStokes(PinnacleProblem):
@@ -35,6 +35,7 @@ class SteadyNavierStokes(PinnacleProblem):
     time = None
     counts = BASE
     viscosity = 0.01
+    pde_term_names = ("mom_x", "mom_y", "cont")
 
     def mom_x(self, f: Field) -> Tensor:
         """``u u_x + v u_y + p_x − νΔu``."""
@@ -51,8 +52,13 @@ class SteadyNavierStokes(PinnacleProblem):
         return f["u"].d("x") + f["v"].d("y")
 
     def pde_terms(self) -> dict[str, Term]:
-        return {name: Term(self.residual_sampler(), getattr(self, name), self.batch[name])
-                for name in ("mom_x", "mom_y", "cont")}
+        """The three residuals at one point set (PINNacle evaluates its PDE's components together): the
+        second and third take the first's points (:class:`~sciml.problem.SharedPoints`), so a step evaluates
+        the network's jets once for the three."""
+        first, *rest = self.pde_term_names
+        sampler = self.residual_sampler()
+        return {first: Term(sampler, getattr(self, first), self.batch[first]),
+                **{name: Term(SharedPoints(first, sampler), getattr(self, name), self.batch[name]) for name in rest}}
 
     @staticmethod
     def zero(component: str):

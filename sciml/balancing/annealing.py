@@ -32,12 +32,12 @@ class Annealing(Balancer):
             raise ConfigError("new_weight", f"must lie in (0, 1], got {new_weight}")
         self.new_weight = float(new_weight)
 
-    def setup(self, names, params, initial=None) -> None:
+    def setup(self, names, params, initial=None, pde=None) -> None:
         if self.reference is None:
-            self.reference = pde_terms(list(names))[0]
+            self.reference = pde_terms(list(names), None, pde)[0]
         if self.reference not in names:
             raise ConfigError("reference", f"unknown term {self.reference!r}; terms are {list(names)}")
-        super().setup(names, params, initial)
+        super().setup(names, params, initial, pde)
 
     def estimate(self, grads: list[list[Tensor]]) -> Tensor:
         """``λ̂`` for every term (float64; the reference entry is ignored) from the unweighted gradients."""

@@ -30,6 +30,7 @@ points :meth:`decide`, :meth:`backward` and :meth:`objective` are final.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar, final
 
 import torch
@@ -39,10 +40,14 @@ from sciml.collective import average
 from sciml.errors import ConfigError
 
 
-def pde_terms(names: list[str], chosen: list[str] | None = None) -> list[str]:
-    """The PDE residual terms among ``names``: ``chosen`` (each must be a term), else ``pde`` when there is
-    one, else the first term (as the annealing balancers choose their reference: the LPINN's characteristic
-    residual ``x``). Problems with several PDE residuals (Navier-Stokes' ``mom_x, mom_y, cont``) list them."""
+def pde_terms(names: list[str], chosen: Sequence[str] | None = None,
+              declared: Sequence[str] | None = None) -> list[str]:
+    """The PDE residual terms among ``names``: ``chosen`` (a config's ``pde_terms``; each must be a term),
+    else the problem's ``declared`` ones (:attr:`sciml.problem.Problem.pde_term_names`: Navier-Stokes'
+    ``mom_x, mom_y, cont``), else ``pde`` when there is one, else the first term (as the annealing balancers
+    choose their reference: the LPINN's characteristic residual ``x``)."""
+    if chosen is None:
+        chosen = declared
     if chosen is None:
         return ["pde"] if "pde" in names else names[:1]
     chosen = list(chosen)
@@ -69,8 +74,10 @@ class Balancer(nn.Module):
         self._grads: list[list[Tensor]] | None = None
         self._residuals: dict[str, Tensor] | None = None
 
-    def setup(self, names: list[str], params: list[nn.Parameter], initial: dict[str, float] | None = None) -> None:
-        """Bind to the problem's terms and the model's trainable parameters."""
+    def setup(self, names: list[str], params: list[nn.Parameter], initial: dict[str, float] | None = None,
+              pde: Sequence[str] | None = None) -> None:
+        """Bind to the problem's terms and the model's trainable parameters; ``pde``: the terms the problem
+        declares as PDE residuals (:func:`pde_terms`), read by the balancers that weight those apart."""
         self.names = list(names)
         self.params = list(params)
         initial = initial or {}

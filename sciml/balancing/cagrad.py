@@ -73,8 +73,8 @@ class CAGrad(Balancer):
         self.c = float(c)
         self.register_buffer("task_weights", torch.ones(0, dtype=torch.float64))
 
-    def setup(self, names, params, initial=None) -> None:
-        super().setup(names, params, initial)
+    def setup(self, names, params, initial=None, pde=None) -> None:
+        super().setup(names, params, initial, pde)
         self.task_weights = torch.full((len(self.names),), 1.0 / len(self.names), dtype=torch.float64)
 
     def combination(self, grads: Tensor) -> Tensor:

@@ -29,13 +29,13 @@ class FixedWeights(Balancer):
         self.others = None if others is None else float(others)
         self.chosen_pde = pde_terms
 
-    def setup(self, names, params, initial=None) -> None:
+    def setup(self, names, params, initial=None, pde=None) -> None:
         unknown = set(self.requested) - set(names)
         if unknown:
             raise ConfigError("weights", f"unknown term(s) {sorted(unknown)}; terms are {list(names)}")
-        pde = pde_terms(list(names), self.chosen_pde)
-        others = {} if self.others is None else {n: self.others for n in names if n not in pde}
-        super().setup(names, params, {**(initial or {}), **others, **self.requested})
+        chosen = pde_terms(list(names), self.chosen_pde, pde)
+        others = {} if self.others is None else {n: self.others for n in names if n not in chosen}
+        super().setup(names, params, {**(initial or {}), **others, **self.requested}, pde)
 
     def update(self, losses: dict[str, Tensor], step: int, first_order: bool) -> Tensor:
         return self.weights

@@ -100,8 +100,8 @@ class GCond(Balancer):
         for name in ("micro", "resolutions", "streak_task", "streak_length"):
             self.register_buffer(name, torch.zeros((), dtype=torch.int64))
 
-    def setup(self, names, params, initial=None) -> None:
-        super().setup(names, params, initial)
+    def setup(self, names, params, initial=None, pde=None) -> None:
+        super().setup(names, params, initial, pde)
         k, size = len(self.names), sum(p.numel() for p in self.params)
         dtype, device = self.params[0].dtype, self.params[0].device
         if self.mode == "stochastic" and self.accumulation < k:

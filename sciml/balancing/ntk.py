@@ -51,10 +51,10 @@ class NTKWeights(Balancer):
         self.chosen_pde = pde_terms
         self.pde: list[bool] = []
 
-    def setup(self, names, params, initial=None) -> None:
-        pde = pde_terms(list(names), self.chosen_pde)
-        self.pde = [n in pde for n in names]
-        super().setup(names, params, initial)
+    def setup(self, names, params, initial=None, pde=None) -> None:
+        chosen = pde_terms(list(names), self.chosen_pde, pde)
+        self.pde = [n in chosen for n in names]
+        super().setup(names, params, initial, pde)
 
     def side_norm(self, residuals: dict[str, Tensor], pde: bool) -> Tensor:
         """``‖∇_θ Σ_x r(x)‖²`` over the PDE terms (``pde``) or over the others; 0 when there are none."""

@@ -32,8 +32,8 @@ class ReLoBRaLo(Balancer):
         self.register_buffer("previous_losses", torch.zeros(0, dtype=torch.float64))
         self.register_buffer("calls", torch.zeros((), dtype=torch.int64))
 
-    def setup(self, names, params, initial=None) -> None:
-        super().setup(names, params, initial)
+    def setup(self, names, params, initial=None, pde=None) -> None:
+        super().setup(names, params, initial, pde)
         self.initial_losses = torch.zeros(len(self.names), dtype=torch.float64)
         self.previous_losses = torch.zeros(len(self.names), dtype=torch.float64)
 

@@ -4,6 +4,11 @@ A periodic input ``x`` with period ``L`` enters only through ``cos(k ω x)`` and
 ``ω = 2π/L``, ``k = 1..K`` (Dong & Ni, J. Comput. Phys. 2021; Wang, Sankaran & Perdikaris 2022, Sec. 4),
 so the output and all of its derivatives take equal values at ``x`` and ``x + L``: periodic boundary
 conditions hold exactly and need no loss term. Other inputs (time) are standardised and passed through.
+
+With ``secular=True`` a periodic input is passed through standardised as well, beside its harmonics: the
+network is then periodic only in its bias (low frequencies reach a periodic response through the harmonics),
+and can still represent a transient or a slow drift, as a forced system that settles onto a periodic orbit
+does (a time-periodic forcing of known period with a non-periodic initial condition).
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from sciml.models.mlp import MLP
 
 
 class PeriodicEmbedding(nn.Module):
-    """``x ↦ [cos(k ω_i x_i), sin(k ω_i x_i)]_{periodic i, k ≤ K} ++ [(x_j − m_j)/s_j]_{other j}``."""
+    """``x ↦ [cos(k ω_i x_i), sin(k ω_i x_i)]_{periodic i, k ≤ K} ++ [(x_j − m_j)/s_j]_{other j}``;
+    with ``secular`` the standardised part runs over every input, the periodic ones included."""
 
     def __init__(self, periods: Sequence[float | None], harmonics: int = 1,
-                 input_stats: tuple[Tensor, Tensor] | None = None) -> None:
+                 input_stats: tuple[Tensor, Tensor] | None = None, secular: bool = False) -> None:
         super().__init__()
         self.harmonics = positive_int(harmonics, "harmonics")
         for i, p in enumerate(periods):
@@ -32,7 +38,7 @@ class PeriodicEmbedding(nn.Module):
         periodic = [i for i, p in enumerate(periods) if p is not None]
         if not periodic:
             raise ConfigError("periods", "no input is periodic; give a period for at least one input")
-        other = [i for i, p in enumerate(periods) if p is None]
+        other = [i for i, p in enumerate(periods) if p is None or secular]
         omega = torch.tensor([2 * math.pi / float(periods[i]) for i in periodic], dtype=torch.float64)
         k = torch.arange(1, self.harmonics + 1, dtype=torch.float64)
         self.register_buffer("periodic", torch.tensor(periodic, dtype=torch.long))
@@ -73,18 +79,19 @@ class PeriodicEmbedding(nn.Module):
 class PeriodicMLP(nn.Module):
     """:class:`PeriodicEmbedding` followed by an :class:`~sciml.models.MLP` (no further normalisation).
 
-    ``periods`` has one entry per input: the period, or ``None`` for a non-periodic input.
+    ``periods`` has one entry per input: the period, or ``None`` for a non-periodic input; ``secular``
+    passes the periodic inputs through standardised too (:class:`PeriodicEmbedding`).
     :meth:`taylor` starts the second-order jet at the embedding (:meth:`PeriodicEmbedding.jet`) and
     propagates it through the layers as :meth:`sciml.models.MLP.taylor` does.
     """
 
     def __init__(self, in_dim: int, out_dim: int, periods: Sequence[float | None], harmonics: int = 1,
                  width: int = 50, depth: int = 4, activation: str = "tanh", init: str = "xavier_normal",
-                 input_stats: tuple[Tensor, Tensor] | None = None) -> None:
+                 input_stats: tuple[Tensor, Tensor] | None = None, secular: bool = False) -> None:
         super().__init__()
         if len(periods) != positive_int(in_dim, "in_dim"):
             raise ConfigError("periods", f"needs one entry per input ({in_dim}), got {list(periods)}")
-        self.embedding = PeriodicEmbedding(periods, harmonics, input_stats)
+        self.embedding = PeriodicEmbedding(periods, harmonics, input_stats, secular)
         self.mlp = MLP(self.embedding.out_dim, out_dim, width, depth, activation, init, normalize=False)
 
     def forward(self, x: Tensor) -> Tensor:

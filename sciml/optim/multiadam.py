@@ -72,12 +72,13 @@ class MultiAdam(Optimizer):
         super().__init__(params, dict(lr=_check_lr(lr), betas=betas, eps=float(eps)))
         self.grouping, self.chosen_pde = groups, pde_terms
 
-    def loss_groups(self, names: list[str]) -> list[list[str]]:
-        """The terms of each group (a ``pde_rest`` grouping without other terms has one group)."""
+    def loss_groups(self, names: list[str], declared: Sequence[str] | None = None) -> list[list[str]]:
+        """The terms of each group (a ``pde_rest`` grouping without other terms has one group); ``declared``:
+        the problem's PDE terms (:func:`~sciml.balancing.base.pde_terms`)."""
         if self.grouping == "terms":
             return [[n] for n in names]
         try:
-            pde = pde_terms(names, self.chosen_pde)
+            pde = pde_terms(names, self.chosen_pde, declared)
         except ConfigError as error:
             raise error.prefixed("optimizer") from None
         rest = [n for n in names if n not in pde]
@@ -85,14 +86,16 @@ class MultiAdam(Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], Tensor] | None = None, *,
-             term_gradients: Mapping[str, Sequence[Tensor]], weights: Mapping[str, float]) -> Tensor | None:
+             term_gradients: Mapping[str, Sequence[Tensor]], weights: Mapping[str, float],
+             pde_terms: Sequence[str] | None = None) -> Tensor | None:
         """One step from ``term_gradients`` (per term, one gradient per parameter in the order of
-        ``param_groups``) and the balancer's ``weights`` ``α`` (per term)."""
+        ``param_groups``), the balancer's ``weights`` ``α`` (per term) and the problem's PDE terms
+        ``pde_terms`` (``None``: the rule of :func:`~sciml.balancing.base.pde_terms`)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        groups = self.loss_groups(list(term_gradients))
+        groups = self.loss_groups(list(term_gradients), pde_terms)
         scales = [sum(float(weights[n]) for n in members) / len(members) for members in groups]
         shares = [{n: float(weights[n]) / max(a, torch.finfo(torch.float64).tiny) for n in members}
                   for members, a in zip(groups, scales)]

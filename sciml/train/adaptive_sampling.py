@@ -39,9 +39,8 @@ from sciml.data.observations import RowBatches
 from sciml.errors import ConfigError, non_negative_number, positive_int
 from sciml.fields import Field
 from sciml.geometry.samplers import FixedPoints
-from sciml.problem import Term, chosen_terms
+from sciml.problem import SharedPoints, Term, chosen_terms
 from sciml.train.distributed import World, shard_points
-from sciml.train.gpinn import SharedPoints
 
 METHODS = ("none", "rar", "rad")
 CHUNK = 4096  # candidate points per residual evaluation

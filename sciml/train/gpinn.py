@@ -24,7 +24,6 @@ that takes a mixed partial (the exact engine's ``u.d("x", "t")`` is also taken a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -32,25 +31,8 @@ from torch import Tensor
 from sciml.engines.base import Engine
 from sciml.errors import ConfigError
 from sciml.fields import Field
-from sciml.problem import Problem, Residual, Sampler, Term, chosen_terms
+from sciml.problem import Problem, Residual, SharedPoints, Term, chosen_terms
 from sciml.transforms import inside_transform
-
-
-@dataclass
-class SharedPoints:
-    """The sampler of a derivative term: in a training step the term takes the points of term ``source``
-    (``Trainer.sample``); drawn on its own (diagnostics), it draws as that term's ``sampler`` does."""
-
-    source: str
-    sampler: Sampler
-
-    @property
-    def dim(self) -> int:
-        return self.sampler.dim
-
-    def sample(self, n: int, generator: torch.Generator,
-               dtype: torch.dtype) -> Tensor | tuple[Tensor, dict[str, Tensor]]:
-        return self.sampler.sample(n, generator, dtype)
 
 
 def coordinate_derivative(residual: Residual, u: Field, j: int, term: str) -> Tensor:

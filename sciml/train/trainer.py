@@ -168,7 +168,8 @@ class Trainer:
             self.reference = problem.reference(eval_gen, dtype, self.device, eval_resolution, eval_points)
         params = [p for p in self.trainable.parameters() if p.requires_grad]
         try:
-            balancer.setup(list(self.terms), params, {n: t.weight for n, t in self.terms.items()})
+            balancer.setup(list(self.terms), params, {n: t.weight for n, t in self.terms.items()},
+                           problem.pde_term_names)
         except ConfigError as error:
             raise error.prefixed("balancer") from None
         balancer.to(self.device)
@@ -289,11 +290,24 @@ class Trainer:
     #: each term's residual vector from :meth:`losses`, kept while :meth:`step_losses` collects them
     _kept_residuals: dict[str, Tensor] | None = None
 
+    def fields(self, points: Points) -> dict[str, Field]:
+        """Per term, the network at its points: one :class:`Field` per point set, so terms that share their
+        points (:class:`~sciml.problem.SharedPoints`: Navier-Stokes' residuals) share one evaluation."""
+        made: dict[int, Field] = {}
+        out = {}
+        for name in self.terms:
+            x, data = points[name]
+            key = id(points[name])
+            if key not in made:
+                made[key] = self.field(x, data)
+            out[name] = made[key]
+        return out
+
     def losses(self, points: dict[str, tuple[Tensor, dict[str, Tensor]]]) -> dict[str, Tensor]:
         out = {}
+        fields = self.fields(points)
         for name, term in self.terms.items():
-            x, data = points[name]
-            r = term.residual(self.field(x, data))
+            r = term.residual(fields[name])
             if self._kept_residuals is not None:
                 self._kept_residuals[name] = r.reshape(-1)
             out[name] = r.square().mean()
@@ -319,8 +333,9 @@ class Trainer:
     def residual_vector(self, points) -> Tensor:
         """``r`` with ``Σ_i w_i mean(r_i²) = ‖r‖²``: what Gauss-Newton type optimizers linearise."""
         parts = []
-        for term, x, data, w in self._weighted_terms(points):
-            r = term.residual(self.field(x, data)).reshape(-1)
+        fields = self.fields(points)
+        for (name, term), w in zip(self.terms.items(), self.balancer.objective_weights):
+            r = term.residual(fields[name]).reshape(-1)
             parts.append(r * mean_square_scale(w, r))
         return torch.cat(parts)
 
@@ -383,12 +398,6 @@ class Trainer:
         return {name: interval(u.value, u.derivative(), float(cov[i, i]))
                 for i, (name, u) in enumerate(self.scalars.items())}
 
-    def _weighted_terms(self, points):
-        """``(term, x, data, α)`` per loss term, ``α`` the step's objective weight (the balancer's decision)."""
-        for (name, term), w in zip(self.terms.items(), self.balancer.objective_weights):
-            x, data = points[name]
-            yield term, x, data, w
-
     def points_for(self, phase: Phase) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         if self.resample and phase.first_order:
             return self.hand_off(self.sample(), fresh=True)
@@ -424,7 +433,7 @@ class Trainer:
             if self.world.active:
                 total = average_gradients(self.balancer.params, total)
             opt.step(term_gradients=dict(zip(self.balancer.names, grads)),
-                     weights=dict(zip(self.balancer.names, alpha.tolist())))
+                     weights=dict(zip(self.balancer.names, alpha.tolist())), pde_terms=self.problem.pde_term_names)
         elif phase.first_order:
             total = self.balancer.backward(losses, self.step)
             if self.world.active:
