@@ -59,6 +59,7 @@ def test_the_new_problem_recipe_is_the_tuned_best_and_replaces_the_suite_recipe(
         ("adam", 3000), ("lbfgs", 17000)]
     assert [p.optimizer.defaults for p in plans[0]] == [p.optimizer.defaults for p in plans[1]]
     assert ours.balancer.others == 100 and ours.optimizer.switch == [0.15]
+    assert [p.start_minutes for p in plans[0]] == [p.start_minutes for p in plans[1]] == [None, 15.0]
     assert ours.trainer.max_minutes == 30 and ours.pde == composed([f"pde=pinnacle_{case}"]).pde
 
 

@@ -71,6 +71,41 @@ def test_switch_points_out_of_range_are_refused():
             optim.chain(torch.nn.Linear(2, 1), steps, phases, switch)
 
 
+def wall_clock_plan(minutes):
+    return partial(optim.chain, phases=[partial(optim.adam, lr=5e-3), partial(optim.lbfgs)], switch=[0.9],
+                   switch_minutes=[minutes])
+
+
+def lbfgs_iterations(trainer) -> int:
+    lbfgs = trainer.plan.phases[1].optimizer
+    return lbfgs.state[lbfgs._params[0]].get("n_iter", 0)
+
+
+def test_a_phase_starts_on_the_wall_clock_before_its_step_and_a_restored_plan_keeps_that_start():
+    trainer = make_trainer(wall_clock_plan(1e-9), steps=10, dtype=torch.float64)
+    assert trainer.plan.phases[1].start == 9 and trainer.plan.phases[1].start_minutes == 1e-9
+    trainer.fit()
+    assert trainer.plan.phases[1].start == 1 and trainer.plan.at(1).name == "lbfgs"
+    assert trainer.info["started lbfgs"].startswith("step 1: the wall time reached")
+    assert lbfgs_iterations(trainer) == 9  # steps 2 to 10: one L-BFGS iteration each
+    restored = make_trainer(wall_clock_plan(1e-9), steps=10, dtype=torch.float64)
+    restored.plan.load_state_dict(trainer.plan.state_dict())
+    assert restored.plan.phases[1].start == 1
+
+
+def test_a_wall_clock_switch_not_reached_leaves_the_step_switch():
+    trainer = make_trainer(wall_clock_plan(1e6), steps=10, dtype=torch.float64)
+    trainer.fit()
+    assert trainer.plan.phases[1].start == 9 and "started lbfgs" not in trainer.info
+    assert lbfgs_iterations(trainer) == 1
+
+
+@pytest.mark.parametrize("minutes", [[0.0], [-1.0], [1.0, 2.0]])
+def test_wall_clock_switch_points_out_of_range_are_refused(minutes):
+    with pytest.raises(ConfigError, match="switch_minutes"):
+        optim.chain(torch.nn.Linear(2, 1), 10, [partial(optim.adam), partial(optim.lbfgs)], [0.5], minutes)
+
+
 def test_fixed_points_when_not_resampling():
     trainer = make_trainer(partial(optim.adam), steps=5, resample=False)
     phase = trainer.plan.at(0)

@@ -79,14 +79,23 @@ def lbfgs(model: nn.Module, steps: int, lr: float = 1.0, history_size: int = 50,
 
 
 def chain(model: nn.Module, steps: int, phases: Sequence[Callable[..., Phase]],
-          switch: Sequence[float | int]) -> list[Phase]:
+          switch: Sequence[float | int], switch_minutes: Sequence[float | None] | None = None) -> list[Phase]:
     """Run ``phases`` one after another; ``switch[i]`` is where phase ``i + 1`` starts.
 
     A switch point is a step number (int) or a fraction of ``steps`` (float in (0, 1)); a fraction of a short
-    run gives the first phase at least one step.
+    run gives the first phase at least one step. ``switch_minutes[i]`` (optional, ``None`` entries allowed)
+    starts phase ``i + 1`` earlier, after the first step at which the run's wall time reaches that many minutes:
+    a plan chosen in steps still reaches its last phase within a wall-time budget on a slow problem or machine
+    (the step at which it switched is in ``summary.json``'s ``info``).
     """
     if len(switch) != len(phases) - 1:
         raise ConfigError("switch", f"needs {len(phases) - 1} switch point(s) for {len(phases)} phases")
+    minutes = list(switch_minutes) if switch_minutes is not None else [None] * len(switch)
+    if len(minutes) != len(switch):
+        raise ConfigError("switch_minutes", f"needs {len(switch)} entries (one per switch point), got {minutes}")
+    for m in minutes:
+        if m is not None and not float(m) > 0:
+            raise ConfigError("switch_minutes", f"must be positive minutes or null, got {m}")
     starts = [0]
     for s in switch:
         if isinstance(s, float) and not 0 < s < 1:
@@ -97,7 +106,8 @@ def chain(model: nn.Module, steps: int, phases: Sequence[Callable[..., Phase]],
         starts.append(start)
     ends = starts[1:] + [steps]
     built = []
-    for factory, a, b in zip(phases, starts, ends):
+    for factory, a, b, m in zip(phases, starts, ends, [None, *minutes]):
         phase = factory(model=model, steps=steps, phase_steps=b - a)
+        phase.start_minutes = None if m is None else float(m)
         built.append(phase)
     return built

@@ -27,13 +27,18 @@ CONSUMES = ("gradient", "closure", "residuals", "term_gradients")
 
 @dataclass
 class Phase:
-    """One optimizer running from ``start`` for ``steps`` steps (``None``: to the end of training)."""
+    """One optimizer running from ``start`` for ``steps`` steps (``None``: to the end of training).
+
+    ``start_minutes``: the phase starts earlier than ``start``, at the first step after the run's wall time
+    reaches this many minutes (``None``: by step only; the trainer moves ``start`` to that step).
+    """
 
     name: str
     optimizer: Optimizer
     scheduler: LRScheduler | None = None
     steps: int | None = None
     start: int = 0
+    start_minutes: float | None = None
 
     @property
     def consumes(self) -> str:
@@ -77,12 +82,18 @@ class Plan:
                 active = phase
         return active
 
+    def following(self, step: int) -> Phase | None:
+        """The phase after the one active at ``step`` (``None`` in the last phase)."""
+        later = [phase for phase in self.phases if phase.start > step]
+        return later[0] if later else None
+
     def state_dict(self) -> list[dict]:
-        return [{"optimizer": p.optimizer.state_dict(),
+        return [{"optimizer": p.optimizer.state_dict(), "start": p.start,
                  "scheduler": p.scheduler.state_dict() if p.scheduler else None} for p in self.phases]
 
     def load_state_dict(self, states: list[dict]) -> None:
         for phase, state in zip(self.phases, states):
+            phase.start = int(state.get("start", phase.start))
             phase.optimizer.load_state_dict(state["optimizer"])
             if phase.scheduler and state["scheduler"]:
                 phase.scheduler.load_state_dict(state["scheduler"])

@@ -536,6 +536,7 @@ class Trainer:
                 self.guard.maybe_snapshot(self)
                 self._notify("on_step_end", losses)
                 self.wall_time = time.perf_counter() - wall_start
+                self.switch_phase_on_time()
                 stopped = self.stop_reason(losses)
                 self._after_step(losses, total, progress, final=stopped is not None)
                 if stopped is not None:
@@ -544,6 +545,17 @@ class Trainer:
         finally:
             progress.close()
         return self.finish(self.train_time, time.perf_counter() - wall_start)
+
+    def switch_phase_on_time(self) -> None:
+        """Start the next optimizer phase at the next step if its ``start_minutes`` has passed (every rank
+        decides together, on the same plan)."""
+        due = self.plan.following(self.step)
+        if due is None or due.start_minutes is None or self.step >= self.steps:
+            return
+        if any_rank(self.wall_time >= 60 * due.start_minutes, self.device):
+            due.start = self.step
+            self.info[f"started {due.name}"] = (f"step {self.step}: the wall time reached {due.start_minutes:g} min "
+                                                f"(optimizer.switch_minutes)")
 
     def stop_reason(self, losses: dict[str, Tensor]) -> str | None:
         """Why training ends after this step before ``steps`` (``None``: it goes on)."""
