@@ -45,7 +45,7 @@ def test_recipe_is_the_protocol_and_adam_lbfgs_switches_at_5000():
     assert phases[1].optimizer.defaults["line_search_fn"] is None
 
 
-@pytest.mark.parametrize("case", ["burgers1d", "poisson2d_cg"])
+@pytest.mark.parametrize("case", list(load_suite("pinnacle").cases))
 def test_the_new_problem_recipe_is_the_tuned_best_and_replaces_the_suite_recipe(case):
     suite = load_suite("pinnacle")
     recipe, best = suite.overrides(case, "recipe"), suite.overrides(case, "best")
