@@ -120,6 +120,15 @@ def test_unavailable_method_reported_on_one_line(tmp_path, capsys):
                                       f"{', '.join(suite.methods)}\n"
 
 
+def test_an_extra_override_for_some_methods_leaves_out_only_the_others(tmp_path):
+    suite = load_suite("pinnacle")
+    jobs, unavailable = plan(suite, ["ns2d_c"], ["pinn", "recipe"], [0], 1.0, tmp_path, ["balancer.others=1"])
+    assert [(j.case, j.method) for j in jobs] == [("ns2d_c", "recipe")]
+    assert jobs[0].overrides[-1] == "balancer.others=1"
+    assert unavailable == ["method pinn unavailable: Could not override 'balancer.others'. "
+                           "(Key 'others' is not in struct)"]
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """One real run: Burgers1d-C, the protocol at budget 0.001 (20 steps on 300 points), seed 0."""

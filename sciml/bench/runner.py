@@ -69,11 +69,13 @@ def protocol_counts(cfg: DictConfig) -> tuple[int, dict[str, int]]:
 def plan(suite: Suite, cases: list[str], methods: list[str], seeds: list[int], budget: float, out: Path,
          extra: Sequence[str] = ()) -> tuple[list[Job], list[str]]:
     """The jobs of ``cases`` × ``methods``, and one line per case or method left out because its config does not
-    compose. ``extra`` overrides go to every run."""
+    compose. ``extra`` overrides go to every run, after the budget's (so an extra step or point count wins); the
+    budget scales the case's protocol counts, composed without them, so that an extra override meant for some
+    methods' keys (``balancer.others``) leaves out only the methods that lack those keys, not the case."""
     jobs, unavailable = [], []
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         for case in cases:
-            base = [f"recipe={suite.recipe}", *suite.cases[case].overrides, *extra]
+            base = [f"recipe={suite.recipe}", *suite.cases[case].overrides]
             try:
                 scale = budget_overrides(*protocol_counts(compose("config", overrides=base)), budget, suite.budget)
             except (HydraException, OmegaConfBaseException, ConfigError) as error:
