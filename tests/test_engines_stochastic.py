@@ -100,6 +100,48 @@ def test_engines_agree_when_sampling_every_dimension():
         assert torch.allclose(u.grad, field(net, x, Engine()).grad, atol=1e-12)
 
 
+@pytest.mark.parametrize("options", [{}, {"unbiased": True}, {"chunk_dims": 3}], ids=["plain", "unbiased", "chunked"])
+def test_summed_second_channel_matches_reverse_mode_on_the_same_draws(options):
+    """The Taylor engine sums the sampled second derivatives in one operator channel of the jet (the forward
+    Laplacian); nested reverse mode on the same subsets gives the same estimates, and so the same gradients."""
+    net = HardConstraint(model64(), BallFactor())
+    assert net.operator_channels
+    x = points()
+    estimates = {}
+    for jets in ("taylor", "autograd"):
+        engine = SDGDEngine(num_dims=5, jets=jets, **options)
+        engine.setup(None, torch.Generator().manual_seed(4))
+        u = field(net, x, engine)
+        lap = u.laplacian
+        other = engine.independent(u)
+        second = other.laplacian if other is not None else lap
+        grads = torch.autograd.grad((lap * second).sum(), list(net.parameters())[:-1])
+        estimates[jets] = (lap, second, grads)
+    (a, a2, ga), (b, b2, gb) = estimates["taylor"], estimates["autograd"]
+    assert torch.allclose(a, b, atol=1e-10, rtol=0) and torch.allclose(a2, b2, atol=1e-10, rtol=0)
+    assert ("unbiased" in options) == (not torch.equal(a, a2))
+    for p, q in zip(ga, gb):
+        assert torch.allclose(p, q, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("drift", [True, False], ids=["with-first-order-part", "second-order-only"])
+def test_hard_constraint_operator_channels_by_the_product_rule(drift):
+    """``L u`` of ``u = a N + b`` from ``N``'s operator channels equals ``L`` applied to the full jet of ``u``."""
+    net = HardConstraint(model64(out=2), TimeToGo(1.0), BallFactor(0.0, dim=D - 1))
+    x = points()
+    dims = torch.tensor([2, 9, 11])
+    g = torch.Generator().manual_seed(6)
+    a = torch.randn(2, D, generator=g, dtype=torch.float64) if drift else None
+    b = torch.randn(2, 3, generator=g, dtype=torch.float64)
+    y, d1, op = net.taylor(x, dims, operators=(a, b))
+    full_y, full_d1, full_d2 = net.taylor(x, None)
+    want = torch.einsum("km,nmo->nko", b, full_d2[:, dims])
+    if drift:
+        want = want + torch.einsum("ki,nio->nko", a, full_d1)
+    assert torch.allclose(y, full_y, atol=1e-12) and torch.allclose(d1, full_d1[:, dims], atol=1e-12)
+    assert torch.allclose(op, want, atol=1e-10, rtol=0)
+
+
 def _mean_and_bound(draws: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return draws.mean(0), 5 * draws.std(0) / draws.shape[0] ** 0.5 + 1e-12
 

@@ -121,13 +121,26 @@ class SDGDEngine(Engine):
             return coordinate_jet(u.model, u.x, dims)
         return autograd_jet(u.model, u.x, dims)
 
+    def _sums(self, u: Field, dims: Tensor, groups: int = 1) -> tuple[Tensor, Tensor]:
+        """The value and ``Σ_{i∈g} ∂²u/∂x_i²`` over each of ``groups`` equal consecutive parts ``g`` of
+        ``dims``, ``(n, groups, k)``. With Taylor jets through a model that carries operator channels each sum
+        is one channel of the jet (the forward Laplacian, ``sciml/models/jets.py``): ``|J| + groups``
+        channels besides the value instead of ``2|J|``; otherwise the per-direction jet, summed."""
+        m = dims.numel() // groups
+        if self.jets == "taylor" and getattr(u.model, "operator_channels", False):
+            mix = torch.block_diag(*[torch.ones(1, m, dtype=u.x.dtype, device=u.x.device)] * groups)
+            y, _, sums = coordinate_jet(u.model, u.x, dims, operators=(None, mix))
+            return y, sums
+        y, _, d2 = self.jet(u, dims)
+        return y, torch.stack([part.sum(1) for part in d2.split(m, dim=1)], dim=1)
+
     def _second_sum(self, u: Field, dims: Tensor) -> Tensor:
         """``Σ_{i∈dims} ∂²u/∂x_i²``, shape ``(n, k)``; chunked and recomputed in backward if asked."""
         if not self.chunk_dims or dims.numel() <= self.chunk_dims:
-            y, _, d2 = self.jet(u, dims)
+            y, sums = self._sums(u, dims)
             u.cache.setdefault("value", y)
-            return d2.sum(1)
-        parts = [checkpoint(lambda c: self.jet(u, c)[2].sum(1), chunk, use_reentrant=False)
+            return sums[:, 0]
+        parts = [checkpoint(lambda c: self._sums(u, c)[1][:, 0], chunk, use_reentrant=False)
                  for chunk in dims.split(self.chunk_dims)]
         return torch.stack(parts).sum(0)
 
@@ -156,10 +169,9 @@ class SDGDEngine(Engine):
         elif self.chunk_dims or not self.unbiased:
             out = [self._second_sum(u, d) * scale for _, d in draws]
         else:  # both subsets in one jet
-            m = draws[0][1].numel()
-            y, _, d2 = self.jet(u, torch.cat([d for _, d in draws]))
+            y, sums = self._sums(u, torch.cat([d for _, d in draws]), groups=len(draws))
             u.cache.setdefault("value", y)
-            out = [part.sum(1) * scale for part in d2.split(m, dim=1)]
+            out = [part * scale for part in sums.unbind(1)]
         if self.unbiased:
             u.cache[f"{key}~"] = out[1]
         return out[0]

@@ -7,6 +7,10 @@ terminal-value problems. The derivatives of ``a`` and ``b`` along the sampled di
 the network's jet plus ``O(n m)``; along a coordinate direction ``i``::
 
     u_i  = a_i N + a N_i + b_i,      u_ii = a_ii N + 2 a_i N_i + a N_ii + b_ii.
+
+An operator channel ``L = Σ_i A_i ∂_i + Σ_j B_j ∂²_j`` of the network (``sciml/models/jets.py``; the forward
+Laplacian with ``A = 0``, ``B = 1``) carries through the same way: ``L u = a L N + (L a) N + 2 Σ_j B_j a_j N_j
++ L b``.
 """
 
 from __future__ import annotations
@@ -91,19 +95,45 @@ class HardConstraint(nn.Module):
         u = self.factor(x).unsqueeze(1) * self.model(x)
         return u if self.offset is None else u + self.offset(x).unsqueeze(1)
 
-    def taylor(self, x: Tensor, dims: Tensor | None = None) -> Jet:
+    @property
+    def operator_channels(self) -> bool:
+        """Whether :meth:`taylor` takes ``operators``: when the wrapped network's does."""
+        return getattr(self.model, "operator_channels", False)
+
+    def taylor(self, x: Tensor, dims: Tensor | None = None,
+               operators: tuple[Tensor | None, Tensor] | None = None) -> Jet:
+        """``(u, d1, d2)`` along ``dims`` as :meth:`sciml.models.MLP.taylor`, ``operators`` included (only when
+        :attr:`operator_channels`)."""
         dims = _directions(x, dims)
-        y, n1, n2 = coordinate_jet(self.model, x, dims)
+        if operators is None:
+            y, n1, n2 = coordinate_jet(self.model, x, dims)
+        else:
+            y, n1, n2 = coordinate_jet(self.model, x, dims, operators=operators)
         a, a1, a2 = self.factor.jet(x, dims)
-        a1, a2, y1 = a1.unsqueeze(-1), a2.unsqueeze(-1), y.unsqueeze(1)
+        y1 = y.unsqueeze(1)
         u = a.unsqueeze(1) * y
-        a = a[:, None, None]
-        d1 = a1 * y1 + a * n1
-        d2 = a2 * y1 + 2 * a1 * n1 + a * n2
+        d1 = a1.unsqueeze(-1) * y1 + a[:, None, None] * n1
+        if operators is None:
+            d2 = a2.unsqueeze(-1) * y1 + 2 * a1.unsqueeze(-1) * n1 + a[:, None, None] * n2
+        else:
+            mix = operators[1].to(x.dtype)
+            d2 = (_operator_value(self.factor, x, a2, operators).unsqueeze(-1) * y1
+                  + 2 * torch.einsum("km,nm,nmo->nko", mix, a1, n1) + a[:, None, None] * n2)
         if self.offset is not None:
             b, b1, b2 = self.offset.jet(x, dims)
+            if operators is not None:
+                b2 = _operator_value(self.offset, x, b2, operators)
             u, d1, d2 = u + b.unsqueeze(1), d1 + b1.unsqueeze(-1), d2 + b2.unsqueeze(-1)
         return u, d1, d2
+
+
+def _operator_value(function: JetFunction, x: Tensor, second: Tensor,
+                    operators: tuple[Tensor | None, Tensor]) -> Tensor:
+    """``L f = Σ_i A_ki ∂_i f + Σ_j B_kj ∂²_j f`` of a scalar ``function`` with second derivatives ``second``
+    (``(n, m)``) along the jet's directions, ``(n, k)``: its first-order part along the rows of ``A``."""
+    drift, mix = operators
+    out = second @ mix.to(x.dtype).T
+    return out if drift is None else out + function.jet(x, drift.to(x.dtype))[1]
 
 
 __all__ = ["BallFactor", "HardConstraint", "JetFunction", "TimeToGo"]

@@ -149,7 +149,8 @@ class MLP(nn.Module):
         float ``(m, in_dim)`` tensor gives derivatives along its rows instead. ``second``: second derivatives
         along the first ``second`` directions only (``d2`` then has ``second`` columns; ``None``: all).
         ``operators = (A, B)``: instead of second derivatives, ``d2[:, k] = Σ_i A_ki ∂y/∂x_i + Σ_j B_kj
-        ∂²y/∂x_{dims[j]}²`` (``A``: ``(k, in_dim)``, ``B``: ``(k, m)``; ``sciml/models/jets.py``).
+        ∂²y/∂x_{dims[j]}²`` (``A``: ``(k, in_dim)``, or ``None`` for no first-order part, which spares the
+        ``d``-wide product ``A W₁ᵀ``; ``B``: ``(k, m)``; ``sciml/models/jets.py``).
         Differentiable with respect to the parameters (and to ``x``).
         """
         first = self.layers[0]
@@ -162,8 +163,8 @@ class MLP(nn.Module):
         tail = compiled_tail() if fast else jet_tail
         if operators is not None:  # the first-order parts enter as the tangent Σ_i A_ki W₁[:, i] / std_i
             weight = first.weight if scale is None else first.weight * scale
-            a, b = (t.to(dtype=weight.dtype, device=weight.device) for t in operators)
-            operators = (a @ weight.T, b)
+            a, b = (None if t is None else t.to(dtype=weight.dtype, device=weight.device) for t in operators)
+            operators = (None if a is None else a @ weight.T, b)
         jet = tail(self, z, tangent, second, operators)
         return jet if self.output_scale == 1.0 else tuple(t * self.output_scale for t in jet)
 
@@ -178,7 +179,8 @@ def jet_tail(model: MLP, z: Tensor, tangent: Tensor, second: int | None = None,
     """The jet of ``model`` after its first affine layer: from the pre-activation ``z`` (``(n, width)``) and the
     first-layer tangents (``(m, width)``; the second-order term is zero there) to ``(y, d1, d2)`` before the
     output scale; second-order channels for the first ``second`` tangents (``None``: all), or operator
-    channels ``(a, B)`` with their first-layer tangents ``a`` (``(k, width)``) and quadratic weights ``B``."""
+    channels ``(a, B)`` with their first-layer tangents ``a`` (``(k, width)``, ``None``: zero) and quadratic
+    weights ``B``."""
     jets = model.activation_jets()
     h, s1, s2 = jets[0](z)
     # at the first layer the tangent does not depend on the point and the second-order term is zero
@@ -187,7 +189,9 @@ def jet_tail(model: MLP, z: Tensor, tangent: Tensor, second: int | None = None,
         h2, mix = s2.unsqueeze(1) * tangent[:second].square(), None
     else:
         drift, mix = operators
-        h2 = s1.unsqueeze(1) * drift + s2.unsqueeze(1) * (mix @ tangent.square())
+        h2 = s2.unsqueeze(1) * (mix @ tangent.square())
+        if drift is not None:
+            h2 = s1.unsqueeze(1) * drift + h2
     return propagate(model.layers[1:], jets[1:], h, h1, h2, mix)
 
 
