@@ -279,7 +279,9 @@ class Engine:
         return self._columns(u, 2, list(u.spatial_dims))
 
     def laplacian(self, u: Field) -> Tensor:
-        return self.hessian_diag(u).sum(dim=1)
+        """``Σ_i ∂²u/∂x_i²`` over the spatial variables: one operator channel of the jet (the forward Laplacian
+        of Li et al. 2023) for models that carry them, else the sum of the second derivatives."""
+        return self.operator(u, (), tuple((i, 1.0) for i in u.spatial_dims))
 
     def mixed(self, u: Field, i: int, j: int) -> Tensor:
         """``∂²u/∂x_i∂x_j`` for ``i != j`` by reverse mode over the first derivative."""

@@ -292,15 +292,16 @@ class Trainer:
 
     def fields(self, points: Points) -> dict[str, Field]:
         """Per term, the network at its points: one :class:`Field` per point set, so terms that share their
-        points (:class:`~sciml.problem.SharedPoints`: Navier-Stokes' residuals) share one evaluation."""
-        made: dict[int, Field] = {}
+        points (:class:`~sciml.problem.SharedPoints`: Navier-Stokes' residuals) share one evaluation. The sets
+        are told apart by the terms' samplers (``source``), not by the points' identity, which a compiled
+        evaluation would guard on and recompile for at every fresh draw."""
+        made: dict[str, Field] = {}
         out = {}
-        for name in self.terms:
-            x, data = points[name]
-            key = id(points[name])
-            if key not in made:
-                made[key] = self.field(x, data)
-            out[name] = made[key]
+        for name, term in self.terms.items():
+            source = getattr(term.sampler, "source", None) or name
+            if source not in made:
+                made[source] = self.field(*points[name])
+            out[name] = made[source]
         return out
 
     def losses(self, points: dict[str, tuple[Tensor, dict[str, Tensor]]]) -> dict[str, Tensor]:
@@ -419,11 +420,13 @@ class Trainer:
         opt.zero_grad(set_to_none=True)
         draws = None if phase.first_order else self.generator.get_state()
         compiled = self.compiled_losses is not None and phase.compiles_losses
-        if self.jet_plan_pending:  # the session's first evaluation, eager, tells which derivatives are needed
+        if self.jet_plan_pending:
+            # the session's first evaluation, eager and discarded, tells which derivatives are needed; the
+            # step's own evaluation then runs under the plan, as every later one does, so that a resumed run
+            # (which learns its plan at its first step) computes each step as an uninterrupted run does
             self.jet_plan_pending = False
-            losses = self.engine.learn_plan(lambda: self.step_losses(points, compiled=False))
-        else:
-            losses = self.step_losses(points, compiled)
+            self.engine.learn_plan(lambda: self.losses(points))
+        losses = self.step_losses(points, compiled)
         if not self._unknowns_checked:
             self._check_unknowns(losses)
         if phase.consumes == "term_gradients":  # MultiAdam: α and the per-term gradients of the one decision
