@@ -105,10 +105,7 @@ class HardConstraint(nn.Module):
         """``(u, d1, d2)`` along ``dims`` as :meth:`sciml.models.MLP.taylor`, ``operators`` included (only when
         :attr:`operator_channels`)."""
         dims = _directions(x, dims)
-        if operators is None:
-            y, n1, n2 = coordinate_jet(self.model, x, dims)
-        else:
-            y, n1, n2 = coordinate_jet(self.model, x, dims, operators=operators)
+        y, n1, n2 = coordinate_jet(self.model, x, dims, operators=operators)
         a, a1, a2 = self.factor.jet(x, dims)
         y1 = y.unsqueeze(1)
         u = a.unsqueeze(1) * y
