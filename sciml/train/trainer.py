@@ -41,6 +41,7 @@ from sciml.train.distributed import World, average_gradients, shard_points
 from sciml.train.gpinn import GradientEnhancement
 from sciml.train.guard import DivergenceGuard
 from sciml.train.jacobian import per_point_jacobian
+from sciml.train.point_budget import drawn_points, within_budget
 from sciml.train.progress import Progress
 from sciml.train.run_files import RunFiles
 from sciml.train.step_rates import StepRates
@@ -128,6 +129,8 @@ class Trainer:
         max_minutes: a wall-time budget: training ends after the first step at which the run's wall time
             (training, evaluations and checkpoints of every session) reaches it, evaluated and logged as a
             last step; ``0``: none. Under data parallelism the ranks stop together.
+        point_budget: the most points a step draws over the problem's terms; a problem declaring more has
+            every term's count scaled down in proportion (:mod:`sciml.train.point_budget`); ``0``: none.
         run: run directory, callbacks, checkpoints, guard, data-parallel world (:class:`RunSettings`).
     """
 
@@ -139,7 +142,7 @@ class Trainer:
                  device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32,
                  causal: dict | None = None, adaptive: dict | None = None, gpinn: dict | None = None,
                  compile: bool | str = "auto", stop_at_noise: bool = False, max_minutes: float = 0.0,
-                 run: RunSettings | None = None) -> None:
+                 point_budget: int = 0, run: RunSettings | None = None) -> None:
         run = run or RunSettings()
         self.steps = positive_int(steps, "trainer.steps")
         for key, value in (("eval_every", eval_every), ("log_every", log_every), ("refresh_every", refresh_every)):
@@ -159,7 +162,11 @@ class Trainer:
         self.world = run.world or World()
         self.guard = run.guard or DivergenceGuard()
         self.generator = torch.Generator(self.device).manual_seed(seed)
-        self.terms: dict[str, Term] = problem.terms()
+        declared = problem.terms()
+        self.terms: dict[str, Term] = within_budget(declared, point_budget)
+        if self.terms is not declared:
+            self.info["points"] = (f"{drawn_points(self.terms)} a step, the problem's {drawn_points(declared)} "
+                                   f"scaled to trainer.point_budget={point_budget}")
         self.techniques = self._techniques(causal, adaptive, gpinn)
         self.metric_names = self._resolve_metrics(metrics)
         self.reference: Reference | None = None
