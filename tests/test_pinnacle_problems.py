@@ -21,6 +21,7 @@ from pdes.pinnacle.wave2d_ms import Wave2DLongTime
 from sciml.cli.train import CONFIG_DIR, prepare
 from sciml.engines import Engine
 from sciml.fields import Field
+from sciml.models import MLP
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CPU = torch.device("cpu")
@@ -258,6 +259,28 @@ def test_heat_nd_neumann_points_and_normals():
     x = points(problem, "ic", 256)
     assert (x[:, 5] == 0).all() and (x[:, :5].norm(dim=1) <= 1).all()
     assert problem.batch == {"pde": 49_152, "neumann": 8192, "ic": 8192}
+
+
+def test_heat_nd_hard_initial_condition_and_its_jets():
+    """``hard_ic``: u = exp(|x|²/2) − t·N is the initial profile at t = 0 whatever N is, the ic term is gone,
+    and the exact engine's u_t, Laplacian and directional second derivatives (operator channel and analytic
+    jets of the profile) equal nested autograd."""
+    problem = HeatND(hard_ic=True)
+    assert set(problem.terms()) == {"pde", "neumann"} and problem.batch == {"pde": 49_152, "neumann": 8192}
+    torch.manual_seed(0)
+    net = problem.constrain(MLP(6, 1, width=16, depth=2).double())
+    x = points(problem, "pde", 16)
+    start = torch.cat([x[:, :5], torch.zeros(16, 1, dtype=torch.float64)], dim=1)
+    torch.testing.assert_close(net(start)[:, 0], problem.exact(start)[:, 0], rtol=0, atol=1e-14)
+    field = Field(net, x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
+    hessians = torch.stack([torch.func.hessian(lambda q: net(q.unsqueeze(0))[0, 0])(p) for p in x])
+    grads = torch.func.vmap(torch.func.grad(lambda q: net(q.unsqueeze(0))[0, 0]))(x)
+    torch.testing.assert_close(field.laplacian, hessians[:, :5, :5].diagonal(dim1=1, dim2=2).sum(1))
+    torch.testing.assert_close(field.d("t"), grads[:, 5])
+    v = torch.randn(3, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _, d1, d2 = net.taylor(x, v)
+    torch.testing.assert_close(d1[..., 0], grads @ v.T)
+    torch.testing.assert_close(d2[..., 0], torch.einsum("ki,nij,kj->nk", v, hessians, v))
 
 
 def test_time_dependent_protocol_points():

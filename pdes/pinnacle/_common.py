@@ -175,14 +175,13 @@ class PinnacleProblem(Problem):
             parts.append((self.initial_sampler(), self.counts["initial"]))
         return Union(parts)
 
-    def evolution_terms(self, ic: Residual, boundary: tuple[str, Residual]) -> dict[str, Term]:
-        """``pde`` on the residual points, ``ic`` at ``t = t0`` and one condition on the whole boundary."""
+    def evolution_terms(self, ic: Residual | None, boundary: tuple[str, Residual]) -> dict[str, Term]:
+        """``pde`` on the residual points, ``ic`` at ``t = t0`` (none when ``ic`` is ``None``: the network
+        imposes it) and one condition on the whole boundary."""
         name, residual = boundary
-        return {
-            "pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]),
-            "ic": Term(self.initial_sampler(), ic, self.batch["ic"]),
-            name: Term(self.boundary_sampler(), residual, self.batch[name]),
-        }
+        initial = {} if ic is None else {"ic": Term(self.initial_sampler(), ic, self.batch["ic"])}
+        return {"pde": Term(self.residual_sampler(), self.pde_residual, self.batch["pde"]), **initial,
+                name: Term(self.boundary_sampler(), residual, self.batch[name])}
 
     def boundary_shares(self, groups: dict[str, str | Sequence[str] | None]) -> dict[str, int]:
         """The protocol's boundary points divided among ``{term: parts}`` by the parts' measure."""
