@@ -103,6 +103,21 @@ def test_gpinn_refuses_what_it_cannot_differentiate(one_thread):
         trainer.train_step()
 
 
+def test_gpinn_differentiates_the_problems_pde_terms_by_default(one_thread):
+    """``terms: null`` is the problem's PDE residual terms (Navier-Stokes: mom_x, mom_y, cont), as for balancers."""
+    from pdes.pinnacle.ns2d import NS2DLidDriven
+
+    problem = NS2DLidDriven(batch_size={"mom_x": 8, "mom_y": 8, "cont": 8, "top_u": 4, "top_v": 4, "wall_u": 4,
+                                        "wall_v": 4, "p_point": 1})
+    trainer = make_trainer(problem, gpinn={"enabled": True})
+    added = sorted(set(trainer.terms) - set(problem.terms()))
+    assert added == sorted(f"{t}_d{v}" for t in ("mom_x", "mom_y", "cont") for v in ("x", "y"))
+    points = trainer.sample()
+    assert points["cont_dy"] is points["cont"] is points["mom_x"]  # the residual's points, shared
+    losses, total = trainer.train_step()
+    assert set(losses) == set(trainer.terms) and torch.isfinite(total)
+
+
 # --- RAR ----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("problem", [poisson, partial(NLS, batch_size={"pde": 32, "ic": 8, "bc": 8})],
                          ids=["poisson", "nls"])
