@@ -76,6 +76,11 @@ class Term:
     weight: float = 1.0
     noise_std: float | None = None
 
+    @property
+    def source(self) -> str | None:
+        """The term whose points this one takes (:class:`SharedPoints`), ``None`` when it draws its own."""
+        return getattr(self.sampler, "source", None)
+
 
 @dataclass
 class Reference:
@@ -244,10 +249,14 @@ def batch_sizes(batch_size: int | dict[str, int], names: list[str]) -> dict[str,
     return {name: positive_int(n, f"batch_size.{name}") for name, n in sizes.items()}
 
 
-def chosen_terms(terms: Sequence[str] | None, available: Iterable[str], key: str, verb: str) -> list[str]:
-    """The terms a technique acts on: ``terms`` as given (each must exist), or ``["pde"]`` when ``None``.
-    ``key`` names the option in errors, ``verb`` what the technique does to them ("weight", "adapt", ...)."""
+def chosen_terms(terms: Sequence[str] | None, available: Iterable[str], key: str, verb: str,
+                 declared: Sequence[str] | None = None) -> list[str]:
+    """The terms a technique acts on: ``terms`` as given (each must exist), else the problem's ``declared`` PDE
+    terms (:attr:`Problem.pde_term_names`), else ``["pde"]``. ``key`` names the option in errors, ``verb`` what
+    the technique does to them ("weight", "adapt", ...)."""
     names = list(available)
+    if terms is None:
+        terms = declared
     if terms is None:
         if "pde" not in names:
             raise ConfigError(key, f"no 'pde' term to {verb}; name the residual terms among {names}")

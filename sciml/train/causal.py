@@ -95,8 +95,8 @@ class CausalTechnique:
         if time is None or time not in problem.variables:
             raise ConfigError("trainer.causal", f"causal weighting needs a time variable; '{problem.name}' has "
                                                 f"variables {problem.variables}")
-        terms = chosen_terms(terms if terms is not None else problem.pde_term_names, term_names,
-                             "trainer.causal.terms", "weight")
+        terms = chosen_terms(terms, term_names, "trainer.causal.terms", "weight",
+                             declared=problem.pde_term_names)
         bounds = problem.bounds()
         if bounds is None:
             raise ConfigError("trainer.causal", f"causal weighting needs the time interval; '{problem.name}' has "

@@ -78,8 +78,8 @@ class GradientEnhancement:
         if type(engine) is not Engine:
             raise ConfigError("trainer.gpinn", f"engine '{engine.name}' takes first derivatives at detached points, "
                                                "so ∂r/∂x would be incomplete; use engine=exact")
-        terms = chosen_terms(terms if terms is not None else problem.pde_term_names, available,
-                             "trainer.gpinn.terms", "differentiate")
+        terms = chosen_terms(terms, available, "trainer.gpinn.terms", "differentiate",
+                             declared=problem.pde_term_names)
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not weight >= 0:
             raise ConfigError("trainer.gpinn.weight", f"must be a non-negative number, got {weight!r}")
         variables = list(problem.variables) if variables is None else list(variables)
@@ -94,7 +94,7 @@ class GradientEnhancement:
                 derived = f"{name}_d{var}"
                 if derived in available:
                     raise ConfigError("trainer.gpinn", f"the problem already has a term '{derived}'")
-                source = getattr(base.sampler, "source", None) or name  # a shared residual's points' owner
+                source = base.source or name  # a shared residual's points' owner
                 self.terms[derived] = Term(SharedPoints(source, base.sampler), self._derivative(
                     base.residual, problem.variables.index(var), name), base.batch_size, float(weight))
 

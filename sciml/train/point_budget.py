@@ -19,7 +19,7 @@ from sciml.problem import Term
 
 
 def _draws(term: Term) -> bool:
-    return getattr(term.sampler, "source", None) is None and not isinstance(term.sampler, FixedPoints)
+    return term.source is None and not isinstance(term.sampler, FixedPoints)
 
 
 def drawn_points(terms: dict[str, Term]) -> int:
@@ -38,7 +38,6 @@ def within_budget(terms: dict[str, Term], budget: int) -> dict[str, Term]:
     factor = budget / total
     sizes = {name: max(1, int(term.batch_size * factor)) for name, term in terms.items() if _draws(term)}
     for name, term in terms.items():
-        source = getattr(term.sampler, "source", None)
-        if source in sizes:
-            sizes[name] = sizes[source]
+        if term.source in sizes:
+            sizes[name] = sizes[term.source]
     return {name: replace(term, batch_size=sizes[name]) if name in sizes else term for name, term in terms.items()}

@@ -272,7 +272,7 @@ class Trainer:
     def sample(self) -> dict[str, tuple[Tensor, dict[str, Tensor]]]:
         points = {}
         for name, term in self.terms.items():
-            if getattr(term.sampler, "source", None) is None:  # gPINN terms take their residual term's points
+            if term.source is None:  # gPINN terms take their residual term's points
                 out = term.sampler.sample(term.batch_size, self.generator, self.dtype)
                 x, data = out if isinstance(out, tuple) else (out, {})
                 points[name] = shard_points(x, data, self.world)
@@ -280,7 +280,7 @@ class Trainer:
 
     def _shared(self, points: Points) -> Points:
         """``points`` with every term that takes another term's points (``sampler.source``) given them."""
-        return {name: points[getattr(term.sampler, "source", None) or name] for name, term in self.terms.items()}
+        return {name: points[term.source or name] for name, term in self.terms.items()}
 
     def hand_off(self, points: Points, fresh: bool) -> Points:
         """The step's points: ``points`` (drawn for the step when ``fresh``, else the fixed set) as the techniques
@@ -305,7 +305,7 @@ class Trainer:
         made: dict[str, Field] = {}
         out = {}
         for name, term in self.terms.items():
-            source = getattr(term.sampler, "source", None) or name
+            source = term.source or name
             if source not in made:
                 made[source] = self.field(*points[name])
             out[name] = made[source]
