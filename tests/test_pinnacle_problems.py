@@ -320,6 +320,30 @@ def test_heat_nd_hard_initial_condition_and_its_jets():
     torch.testing.assert_close(d2[..., 0], torch.einsum("ki,nij,kj->nk", v, hessians, v))
 
 
+def test_poisson2d_cg_hard_boundary_conditions_and_their_jets():
+    """``hard_bc``: u = g + φ·N is 0.2 on the square and 1 on every circle whatever N is, only the pde term is
+    left, and the exact engine's Laplacian and directional derivatives (analytic jets of φ and g by the product
+    and quotient rules) equal nested autograd."""
+    problem = PoissonBoltzmann2D(hard_bc=True)
+    assert set(problem.terms()) == {"pde"} and problem.batch == {"pde": 10_240}
+    torch.manual_seed(0)
+    net = problem.constrain(MLP(2, 1, width=16, depth=2).double())
+    plain = PoissonBoltzmann2D()
+    for name, value in (("rec", 0.2), ("circ", 1.0)):
+        x, _ = points(plain, name)
+        torch.testing.assert_close(net(x)[:, 0], torch.full((x.shape[0],), value, dtype=torch.float64),
+                                   rtol=0, atol=1e-12)
+    x = points(problem, "pde", 32)
+    field = Field(net, x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
+    hessians = torch.stack([torch.func.hessian(lambda q: net(q.unsqueeze(0))[0, 0])(p) for p in x])
+    grads = torch.func.vmap(torch.func.grad(lambda q: net(q.unsqueeze(0))[0, 0]))(x)
+    torch.testing.assert_close(field.laplacian, hessians.diagonal(dim1=1, dim2=2).sum(1))
+    v = torch.randn(3, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _, d1, d2 = net.taylor(x, v)
+    torch.testing.assert_close(d1[..., 0], grads @ v.T)
+    torch.testing.assert_close(d2[..., 0], torch.einsum("ki,nij,kj->nk", v, hessians, v))
+
+
 def test_time_dependent_protocol_points():
     """Interior, boundary and initial shares of the residual points; the box cases draw one Hammersley set."""
     problem = Burgers1D()

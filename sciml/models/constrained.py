@@ -84,6 +84,27 @@ class TimeToGo:
         return self(x), d1, torch.zeros_like(d1)
 
 
+def direction_matrix(x: Tensor, dims: Tensor) -> Tensor:
+    """The jet's directions as rows of an ``(m, d)`` matrix in ``x``'s dtype (coordinates become unit rows)."""
+    if dims.is_floating_point():
+        return dims.to(x.dtype)
+    return torch.eye(x.shape[1], dtype=x.dtype, device=x.device)[dims]
+
+
+def jet_product(a: Jet, b: Jet) -> Jet:
+    """The jet of ``f·g`` from those of ``f`` and ``g``: ``(fg)' = f'g + fg'``, ``(fg)'' = f''g + 2f'g' + fg''``."""
+    (f, f1, f2), (g, g1, g2) = a, b
+    return f * g, f1 * g[:, None] + f[:, None] * g1, f2 * g[:, None] + 2 * f1 * g1 + f[:, None] * g2
+
+
+def jet_quotient(a: Jet, b: Jet) -> Jet:
+    """The jet of ``h = f/g`` (``g ≠ 0``): ``h' = (f' − h g')/g``, ``h'' = (f'' − 2h'g' − h g'')/g``."""
+    (f, f1, f2), (g, g1, g2) = a, b
+    h = f / g
+    h1 = (f1 - h[:, None] * g1) / g[:, None]
+    return h, h1, (f2 - 2 * h1 * g1 - h[:, None] * g2) / g[:, None]
+
+
 class HardConstraint(nn.Module):
     """``u = a(x)·N(x) + b(x)``; ``taylor`` applies the product rule to ``N``'s jet (see module doc)."""
 
@@ -133,4 +154,4 @@ def _operator_value(function: JetFunction, x: Tensor, second: Tensor,
     return out if drift is None else out + function.jet(x, drift.to(x.dtype))[1]
 
 
-__all__ = ["BallFactor", "HardConstraint", "JetFunction", "TimeToGo"]
+__all__ = ["BallFactor", "HardConstraint", "JetFunction", "TimeToGo", "direction_matrix", "jet_product", "jet_quotient"]
