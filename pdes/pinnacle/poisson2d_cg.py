@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from pdes.pinnacle._common import BASE, PinnacleProblem
 from sciml.fields import Field
 from sciml.geometry import Box, Difference, Disk
-from sciml.models.constrained import HardConstraint, Jet, direction_matrix, jet_product, jet_quotient
+from sciml.models.constrained import FromJet, HardConstraint, Jet, direction_matrix, jet_product, jet_quotient
 from sciml.problem import Term
 
 DISKS = [((0.5, 0.5), 0.2), ((0.4, -0.4), 0.4), ((-0.2, -0.7), 0.1), ((-0.6, 0.5), 0.3)]
@@ -50,21 +50,15 @@ def circles_jet(x: Tensor, dims: Tensor) -> Jet:
     return out
 
 
-class BoundaryFactor:
+class BoundaryFactor(FromJet):
     """``φ = s·P``: zero on the whole boundary (the module docstring)."""
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return self.jet(x, torch.zeros(0, dtype=torch.long, device=x.device))[0]
 
     def jet(self, x: Tensor, dims: Tensor) -> Jet:
         return jet_product(square_jet(x, dims), circles_jet(x, dims))
 
 
-class BoundaryLift:
+class BoundaryLift(FromJet):
     """``g = 0.2 + 0.8·s/(s + P)``: 0.2 on the square, 1 on the circles (the module docstring)."""
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return self.jet(x, torch.zeros(0, dtype=torch.long, device=x.device))[0]
 
     def jet(self, x: Tensor, dims: Tensor) -> Jet:
         s, p = square_jet(x, dims), circles_jet(x, dims)

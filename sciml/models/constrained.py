@@ -84,6 +84,16 @@ class TimeToGo:
         return self(x), d1, torch.zeros_like(d1)
 
 
+class FromJet:
+    """A :class:`JetFunction` whose value is its jet's along no direction: subclasses write ``jet`` alone."""
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.jet(x, torch.zeros(0, dtype=torch.long, device=x.device))[0]
+
+    def jet(self, x: Tensor, dims: Tensor) -> Jet:
+        raise NotImplementedError
+
+
 def direction_matrix(x: Tensor, dims: Tensor) -> Tensor:
     """The jet's directions as rows of an ``(m, d)`` matrix in ``x``'s dtype (coordinates become unit rows)."""
     if dims.is_floating_point():
@@ -154,4 +164,5 @@ def _operator_value(function: JetFunction, x: Tensor, second: Tensor,
     return out if drift is None else out + function.jet(x, drift.to(x.dtype))[1]
 
 
-__all__ = ["BallFactor", "HardConstraint", "JetFunction", "TimeToGo", "direction_matrix", "jet_product", "jet_quotient"]
+__all__ = ["BallFactor", "FromJet", "HardConstraint", "JetFunction", "TimeToGo", "direction_matrix", "jet_product",
+           "jet_quotient"]
