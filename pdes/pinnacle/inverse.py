@@ -33,6 +33,7 @@ from sciml.errors import ConfigError
 from sciml.fields import Field, evaluate
 from sciml.geometry import Box, Difference, FixedPoints
 from sciml.problem import Term
+from sciml.train import relative_l2
 from sciml.unknowns import UnknownField
 
 VARIANTS = ("coded", "corrected")
@@ -104,8 +105,7 @@ class InverseProblem(PinnacleProblem):
         param = next(model.parameters())
         x = self.evaluation_points(torch.Generator(param.device), param.dtype, param.device)
         pred, exact = evaluate(model, x), self.exact(x)
-        return {f"{name}_rel_l2": float((pred[:, i] - exact[:, i]).norm() / exact[:, i].norm())
-                for i, name in enumerate(self.outputs)}
+        return {f"{name}_rel_l2": relative_l2(pred[:, i], exact[:, i]) for i, name in enumerate(self.outputs)}
 
 
 class PoissonInv(InverseProblem):
