@@ -80,3 +80,20 @@ def test_bad_periods_are_rejected():
         PeriodicMLP(2, 1, [1.0])
     with pytest.raises(ConfigError):
         PeriodicMLP(2, 1, [-1.0, None])
+
+
+def test_output_scale_and_raw_inputs():
+    """``output_scale`` multiplies the value and its jet; ``normalize=False`` ignores the statistics (the
+    non-periodic input enters raw), as :class:`~sciml.models.MLP` does; the jets still match autograd."""
+    stats = (torch.tensor([0.0, 50.0]), torch.tensor([1.0, 29.0]))
+    torch.manual_seed(4)
+    plain = PeriodicMLP(2, 1, [2.0, None], width=8, depth=2, input_stats=stats, normalize=False).to(D)
+    torch.manual_seed(4)
+    scaled = PeriodicMLP(2, 1, [2.0, None], width=8, depth=2, input_stats=stats, normalize=False,
+                         output_scale=1000.0).to(D)
+    torch.testing.assert_close(plain.embedding.mean, torch.zeros(1, dtype=D))
+    x = torch.rand(16, 2, dtype=D)
+    for got, ref in zip(scaled.taylor(x), plain.taylor(x)):
+        torch.testing.assert_close(got, 1000.0 * ref, rtol=1e-12, atol=0)
+    for got, ref in zip(scaled.taylor(x), autograd_jet(scaled, x, None)):
+        torch.testing.assert_close(got, ref, rtol=1e-10, atol=1e-9)

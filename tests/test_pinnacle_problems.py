@@ -344,6 +344,40 @@ def test_poisson2d_cg_hard_boundary_conditions_and_their_jets():
     torch.testing.assert_close(d2[..., 0], torch.einsum("ki,nij,kj->nk", v, hessians, v))
 
 
+def test_ns2d_c_hard_boundary_conditions_and_their_jets():
+    """``hard_bc``: u is the lid's profile on the lid and 0 on the walls, v is 0 on all four, whatever N is;
+    p stays free and the gauge stays a term; every output's first derivatives, Laplacian (operator channel) and
+    directional second derivatives equal nested autograd (per-output factors and offsets)."""
+    problem = NS2DLidDriven(hard_bc=True)
+    assert set(problem.terms()) == {"mom_x", "mom_y", "cont", "p_point"}
+    torch.manual_seed(0)
+    net = problem.constrain(MLP(2, 3, width=16, depth=2).double())
+    plain = NS2DLidDriven()
+    for name, column, value in (("top_u", 0, lambda x: 4 * x[:, 0] * (1 - x[:, 0])), ("top_v", 1, None),
+                                ("wall_u", 0, None), ("wall_v", 1, None)):
+        x, _ = points(plain, name)
+        expected = torch.zeros(x.shape[0], dtype=torch.float64) if value is None else value(x)
+        torch.testing.assert_close(net(x)[:, column], expected, rtol=0, atol=1e-12)
+    x = points(problem, "mom_x", 24)
+    torch.testing.assert_close(net(x)[:, 2], net.model(x)[:, 2], rtol=0, atol=0)
+    field = Field(net, x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
+    v = torch.randn(3, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _, d1, d2 = net.taylor(x, v)
+    drift, mix = torch.tensor([[1.0, 0.5]]), torch.tensor([[0.3, -0.01]])
+    _, _, channel = net.taylor(x, torch.arange(2), operators=(drift, mix))
+    for k, output in enumerate(problem.outputs):
+        def component(q, k=k):
+            return net(q.unsqueeze(0))[0, k]
+        hessians = torch.stack([torch.func.hessian(component)(p) for p in x])
+        grads = torch.func.vmap(torch.func.grad(component))(x)
+        torch.testing.assert_close(field[output].laplacian, hessians.diagonal(dim1=1, dim2=2).sum(1))
+        torch.testing.assert_close(field[output].d("x"), grads[:, 0])
+        torch.testing.assert_close(d1[..., k], grads @ v.T)
+        torch.testing.assert_close(d2[..., k], torch.einsum("ki,nij,kj->nk", v, hessians, v))
+        operator = grads @ drift[0].double() + (hessians.diagonal(dim1=1, dim2=2) * mix[0].double()).sum(1)
+        torch.testing.assert_close(channel[:, 0, k], operator)
+
+
 def test_time_dependent_protocol_points():
     """Interior, boundary and initial shares of the residual points; the box cases draw one Hammersley set."""
     problem = Burgers1D()

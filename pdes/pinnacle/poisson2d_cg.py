@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from pdes.pinnacle._common import BASE, PinnacleProblem
 from sciml.fields import Field
 from sciml.geometry import Box, Difference, Disk
-from sciml.models.constrained import FromJet, HardConstraint, Jet, direction_matrix, jet_product, jet_quotient
+from sciml.models.constrained import FromJet, HardConstraint, Jet, box_jet, direction_matrix, jet_product, jet_quotient
 from sciml.problem import Term
 
 DISKS = [((0.5, 0.5), 0.2), ((0.4, -0.4), 0.4), ((-0.2, -0.7), 0.1), ((-0.6, 0.5), 0.3)]
@@ -32,10 +32,7 @@ DISKS = [((0.5, 0.5), 0.2), ((0.4, -0.4), 0.4), ((-0.2, -0.7), 0.1), ((-0.6, 0.5
 
 def square_jet(x: Tensor, dims: Tensor) -> Jet:
     """``s = (1 − x²)(1 − y²)``, zero on the square ``∂[−1, 1]²``, with its jet along ``dims``."""
-    v = direction_matrix(x, dims)
-    factors = [(1 - x[:, i] ** 2, -2 * x[:, i:i + 1] * v[:, i], (-2 * v[:, i] ** 2).expand(x.shape[0], -1))
-               for i in range(2)]
-    return jet_product(*factors)
+    return box_jet(x, dims, [(-1.0, 1.0), (-1.0, 1.0)])
 
 
 def circles_jet(x: Tensor, dims: Tensor) -> Jet:

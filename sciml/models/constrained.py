@@ -11,10 +11,16 @@ the network's jet plus ``O(n m)``; along a coordinate direction ``i``::
 An operator channel ``L = Σ_i A_i ∂_i + Σ_j B_j ∂²_j`` of the network (``sciml/models/jets.py``; the forward
 Laplacian with ``A = 0``, ``B = 1``) carries through the same way: ``L u = a L N + (L a) N + 2 Σ_j B_j a_j N_j
 + L b``.
+
+A factor or offset may also differ between outputs (:class:`PerOutput`): its jets then carry a trailing output
+axis, ``(n, o)``, ``(n, m, o)``, and output ``k`` reads ``u_k = a_k N_k + b_k``; :class:`Constant` fills the
+outputs left free (factor 1, offset 0). Lid-driven flow, for instance, constrains the two velocities and leaves
+the pressure free.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import torch
@@ -94,6 +100,46 @@ class FromJet:
         raise NotImplementedError
 
 
+class Constant(FromJet):
+    """The constant ``c`` (zero derivatives): the factor 1 or the offset 0 of an output left free."""
+
+    def __init__(self, value: float) -> None:
+        self.value = float(value)
+
+    def jet(self, x: Tensor, dims: Tensor) -> Jet:
+        zeros = x.new_zeros(x.shape[0], dims.shape[0])
+        return x.new_full((x.shape[0],), self.value), zeros, zeros
+
+
+class PerOutput:
+    """One :class:`JetFunction` per output, stacked on a trailing output axis: ``(n, o)``, ``(n, m, o)``."""
+
+    def __init__(self, functions: Sequence[JetFunction]) -> None:
+        self.functions = list(functions)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return torch.stack([f(x) for f in self.functions], dim=-1)
+
+    def jet(self, x: Tensor, dims: Tensor) -> Jet:
+        value, d1, d2 = zip(*(f.jet(x, dims) for f in self.functions))
+        return torch.stack(value, -1), torch.stack(d1, -1), torch.stack(d2, -1)
+
+
+def box_jet(x: Tensor, dims: Tensor, bounds: Sequence[tuple[float, float]]) -> Jet:
+    """``Π_i (x_i − lo_i)(hi_i − x_i)`` over the box's coordinates, zero on its faces, with its jet along
+    ``dims``."""
+    v = direction_matrix(x, dims)
+    factors = []
+    for i, (lo, hi) in enumerate(bounds):
+        xi = x[:, i]
+        factors.append(((xi - lo) * (hi - xi), (lo + hi - 2 * xi)[:, None] * v[:, i],
+                        (-2 * v[:, i] ** 2).expand(x.shape[0], -1)))
+    out = factors[0]
+    for factor in factors[1:]:
+        out = jet_product(out, factor)
+    return out
+
+
 def direction_matrix(x: Tensor, dims: Tensor) -> Tensor:
     """The jet's directions as rows of an ``(m, d)`` matrix in ``x``'s dtype (coordinates become unit rows)."""
     if dims.is_floating_point():
@@ -102,9 +148,11 @@ def direction_matrix(x: Tensor, dims: Tensor) -> Tensor:
 
 
 def jet_product(a: Jet, b: Jet) -> Jet:
-    """The jet of ``f·g`` from those of ``f`` and ``g``: ``(fg)' = f'g + fg'``, ``(fg)'' = f''g + 2f'g' + fg''``."""
+    """The jet of ``f·g`` from those of ``f`` and ``g``: ``(fg)' = f'g + fg'``, ``(fg)'' = f''g + 2f'g' + fg''``
+    (with or without a trailing output axis)."""
     (f, f1, f2), (g, g1, g2) = a, b
-    return f * g, f1 * g[:, None] + f[:, None] * g1, f2 * g[:, None] + 2 * f1 * g1 + f[:, None] * g2
+    f_, g_ = f.unsqueeze(1), g.unsqueeze(1)
+    return f * g, f1 * g_ + f_ * g1, f2 * g_ + 2 * f1 * g1 + f_ * g2
 
 
 def jet_quotient(a: Jet, b: Jet) -> Jet:
@@ -123,8 +171,8 @@ class HardConstraint(nn.Module):
         self.model, self.factor, self.offset = model, factor, offset
 
     def forward(self, x: Tensor) -> Tensor:
-        u = self.factor(x).unsqueeze(1) * self.model(x)
-        return u if self.offset is None else u + self.offset(x).unsqueeze(1)
+        u = _per_output(self.factor(x)) * self.model(x)
+        return u if self.offset is None else u + _per_output(self.offset(x))
 
     @property
     def operator_channels(self) -> bool:
@@ -137,32 +185,45 @@ class HardConstraint(nn.Module):
         :attr:`operator_channels`)."""
         dims = _directions(x, dims)
         y, n1, n2 = coordinate_jet(self.model, x, dims, operators=operators)
-        a, a1, a2 = self.factor.jet(x, dims)
+        a, a1, a2 = _jet_per_output(self.factor.jet(x, dims))
         y1 = y.unsqueeze(1)
-        u = a.unsqueeze(1) * y
-        d1 = a1.unsqueeze(-1) * y1 + a[:, None, None] * n1
+        u = a * y
+        d1 = a1 * y1 + a.unsqueeze(1) * n1
         if operators is None:
-            d2 = a2.unsqueeze(-1) * y1 + 2 * a1.unsqueeze(-1) * n1 + a[:, None, None] * n2
+            d2 = a2 * y1 + 2 * a1 * n1 + a.unsqueeze(1) * n2
         else:
             mix = operators[1].to(x.dtype)
-            d2 = (_operator_value(self.factor, x, a2, operators).unsqueeze(-1) * y1
-                  + 2 * torch.einsum("km,nm,nmo->nko", mix, a1, n1) + a[:, None, None] * n2)
+            d2 = (_operator_value(self.factor, x, a2, operators) * y1
+                  + 2 * torch.einsum("km,nmo->nko", mix, a1 * n1) + a.unsqueeze(1) * n2)
         if self.offset is not None:
-            b, b1, b2 = self.offset.jet(x, dims)
+            b, b1, b2 = _jet_per_output(self.offset.jet(x, dims))
             if operators is not None:
                 b2 = _operator_value(self.offset, x, b2, operators)
-            u, d1, d2 = u + b.unsqueeze(1), d1 + b1.unsqueeze(-1), d2 + b2.unsqueeze(-1)
+            u, d1, d2 = u + b, d1 + b1, d2 + b2
         return u, d1, d2
+
+
+def _per_output(value: Tensor) -> Tensor:
+    """A factor's or offset's value with an output axis: ``(n,)`` (shared by the outputs) becomes ``(n, 1)``."""
+    return value.unsqueeze(1) if value.dim() == 1 else value
+
+
+def _jet_per_output(jet: Jet) -> Jet:
+    """A jet with a trailing output axis (of size 1 when the function is shared by the outputs)."""
+    value, d1, d2 = jet
+    if value.dim() == 1:
+        return value.unsqueeze(1), d1.unsqueeze(-1), d2.unsqueeze(-1)
+    return value, d1, d2
 
 
 def _operator_value(function: JetFunction, x: Tensor, second: Tensor,
                     operators: tuple[Tensor | None, Tensor]) -> Tensor:
-    """``L f = Σ_i A_ki ∂_i f + Σ_j B_kj ∂²_j f`` of a scalar ``function`` with second derivatives ``second``
-    (``(n, m)``) along the jet's directions, ``(n, k)``: its first-order part along the rows of ``A``."""
+    """``L f = Σ_i A_ki ∂_i f + Σ_j B_kj ∂²_j f`` of ``function`` with second derivatives ``second``
+    (``(n, m, o)``) along the jet's directions, ``(n, k, o)``: its first-order part along the rows of ``A``."""
     drift, mix = operators
-    out = second @ mix.to(x.dtype).T
-    return out if drift is None else out + function.jet(x, drift.to(x.dtype))[1]
+    out = torch.einsum("nmo,km->nko", second, mix.to(x.dtype))
+    return out if drift is None else out + _jet_per_output(function.jet(x, drift.to(x.dtype)))[1]
 
 
-__all__ = ["BallFactor", "FromJet", "HardConstraint", "JetFunction", "TimeToGo", "direction_matrix", "jet_product",
-           "jet_quotient"]
+__all__ = ["BallFactor", "Constant", "FromJet", "HardConstraint", "JetFunction", "PerOutput", "TimeToGo", "box_jet",
+           "direction_matrix", "jet_product", "jet_quotient"]

@@ -80,19 +80,22 @@ class PeriodicMLP(nn.Module):
     """:class:`PeriodicEmbedding` followed by an :class:`~sciml.models.MLP` (no further normalisation).
 
     ``periods`` has one entry per input: the period, or ``None`` for a non-periodic input; ``secular``
-    passes the periodic inputs through standardised too (:class:`PeriodicEmbedding`).
+    passes the periodic inputs through standardised too (:class:`PeriodicEmbedding`); ``normalize=False``
+    passes the others raw (the statistics ignored); ``output_scale`` multiplies the output, as in :class:`MLP`.
     :meth:`taylor` starts the second-order jet at the embedding (:meth:`PeriodicEmbedding.jet`) and
     propagates it through the layers as :meth:`sciml.models.MLP.taylor` does.
     """
 
     def __init__(self, in_dim: int, out_dim: int, periods: Sequence[float | None], harmonics: int = 1,
                  width: int = 50, depth: int = 4, activation: str = "tanh", init: str = "xavier_normal",
-                 input_stats: tuple[Tensor, Tensor] | None = None, secular: bool = False) -> None:
+                 input_stats: tuple[Tensor, Tensor] | None = None, secular: bool = False, normalize: bool = True,
+                 output_scale: float = 1.0) -> None:
         super().__init__()
         if len(periods) != positive_int(in_dim, "in_dim"):
             raise ConfigError("periods", f"needs one entry per input ({in_dim}), got {list(periods)}")
-        self.embedding = PeriodicEmbedding(periods, harmonics, input_stats, secular)
-        self.mlp = MLP(self.embedding.out_dim, out_dim, width, depth, activation, init, normalize=False)
+        self.embedding = PeriodicEmbedding(periods, harmonics, input_stats if normalize else None, secular)
+        self.mlp = MLP(self.embedding.out_dim, out_dim, width, depth, activation, init, normalize=False,
+                       output_scale=output_scale)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.mlp(self.embedding(x))
@@ -100,4 +103,6 @@ class PeriodicMLP(nn.Module):
     def taylor(self, x: Tensor, dims: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """Value, first and second derivatives along ``dims`` (contract of :meth:`MLP.taylor`)."""
         h, h1, h2 = self.embedding.jet(x, dims)
-        return propagate(self.mlp.layers, self.mlp.activation_jets(), h, h1, h2)
+        jet = propagate(self.mlp.layers, self.mlp.activation_jets(), h, h1, h2)
+        scale = self.mlp.output_scale
+        return jet if scale == 1.0 else (jet[0] * scale, jet[1] * scale, jet[2] * scale)
