@@ -344,22 +344,37 @@ def test_poisson2d_cg_hard_boundary_conditions_and_their_jets():
     torch.testing.assert_close(d2[..., 0], torch.einsum("ki,nij,kj->nk", v, hessians, v))
 
 
-def test_ns2d_c_hard_boundary_conditions_and_their_jets():
-    """``hard_bc``: u is the lid's profile on the lid and 0 on the walls, v is 0 on all four, whatever N is;
-    p stays free and the gauge stays a term; every output's first derivatives, Laplacian (operator channel) and
-    directional second derivatives equal nested autograd (per-output factors and offsets)."""
-    problem = NS2DLidDriven(hard_bc=True)
-    assert set(problem.terms()) == {"mom_x", "mom_y", "cont", "p_point"}
+def lid(x):
+    return 4 * x[:, 0] * (1 - x[:, 0])
+
+
+def inlet(x):
+    return 4 * x[:, 1] * (1 - x[:, 1])
+
+
+@pytest.mark.parametrize("make,kept,conditions", [
+    (NS2DLidDriven, {"p_point"}, [("top_u", 0, lid), ("top_v", 1, None), ("wall_u", 0, None), ("wall_v", 1, None)]),
+    (NS2DBackStep, set(), [("in_u", 0, inlet), ("in_v", 1, None), ("wall_u", 0, None), ("wall_v", 1, None),
+                           ("out_p", 2, None)]),
+], ids=["ns2d_c", "ns2d_cg"])
+def test_navier_stokes_hard_boundary_conditions_and_their_jets(make, kept, conditions):
+    """``hard_bc``: every condition the plain problem has as a term holds whatever N is (the lid's or the
+    inlet's profile, zero velocity on the walls, zero outlet pressure), those terms are gone, and every output's
+    first derivatives, Laplacian (operator channel) and directional second derivatives equal nested autograd
+    (per-output factors and offsets; the R-disjunction at the back step's corner)."""
+    problem = make(hard_bc=True)
+    assert set(problem.terms()) == {"mom_x", "mom_y", "cont"} | kept
     torch.manual_seed(0)
     net = problem.constrain(MLP(2, 3, width=16, depth=2).double())
-    plain = NS2DLidDriven()
-    for name, column, value in (("top_u", 0, lambda x: 4 * x[:, 0] * (1 - x[:, 0])), ("top_v", 1, None),
-                                ("wall_u", 0, None), ("wall_v", 1, None)):
-        x, _ = points(plain, name)
+    for name, column, value in conditions:
+        x, _ = points(make(), name)
         expected = torch.zeros(x.shape[0], dtype=torch.float64) if value is None else value(x)
         torch.testing.assert_close(net(x)[:, column], expected, rtol=0, atol=1e-12)
+    inside = torch.tensor([[0.5, 0.5], [0.3, 0.9], [1.5, 0.9], [3.0, 1.5], [3.9, 0.1]], dtype=torch.float64)
+    inside = inside[problem.space.contains(inside)]
+    assert len(inside) >= 2 and (net.factor(inside)[:, :2] > 0).all()
     x = points(problem, "mom_x", 24)
-    torch.testing.assert_close(net(x)[:, 2], net.model(x)[:, 2], rtol=0, atol=0)
+    x = x[(x[:, 0] - 2).abs() + (x[:, 1] - 1).abs() > 1e-3]  # away from the back step's corner
     field = Field(net, x, problem.variables, Engine(), problem.spatial_dims, problem.outputs)
     v = torch.randn(3, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     _, d1, d2 = net.taylor(x, v)

@@ -19,6 +19,12 @@ dropped; the gauge stays a data term) with an approximate distance function in t
 Srivastava 2022 (CMAME 389, 114333): ``u = g + φ N_u``, ``v = φ N_v``, ``p = N_p`` with ``φ = 16 x(1 − x) y(1 − y)``
 (zero on the four walls, 1 at the centre) and the lift ``g = a x(1 − x) y`` (the lid profile at ``y = 1``, zero on
 the other walls).
+
+NS2d-CG with ``hard_bc=True`` imposes every condition exactly (only the three residuals are left): ``u = g + φ N_u``,
+``v = φ N_v``, ``p = (1 − x/4) N_p`` (zero at the outlet), with ``φ = x y (2 − y) ψ / 8`` and ``ψ = a ∨ b`` the
+R-disjunction of ``a = 1 − y`` and ``b = x − 2`` (zero on both faces of the step, positive in the channel; not
+smooth at the re-entrant corner only, where the flow is not either), and the lift ``g = 4y(1 − y) (1 − x/2)³₊`` (the
+inlet's profile at ``x = 0``, zero on every wall, twice continuously differentiable).
 """
 
 from __future__ import annotations
@@ -35,9 +41,11 @@ from sciml.models.constrained import (
     HardConstraint,
     Jet,
     PerOutput,
+    affine_jet,
     box_jet,
     direction_matrix,
     jet_product,
+    jet_union,
 )
 from sciml.problem import SharedPoints, Term
 
@@ -51,6 +59,7 @@ class SteadyNavierStokes(PinnacleProblem):
     time = None
     counts = BASE
     viscosity = 0.01
+    hard_bc = False
     pde_term_names = ("mom_x", "mom_y", "cont")
 
     def mom_x(self, f: Field) -> Tensor:
@@ -75,6 +84,28 @@ class SteadyNavierStokes(PinnacleProblem):
         sampler = self.residual_sampler()
         return {first: Term(sampler, getattr(self, first), self.batch[first]),
                 **{name: Term(SharedPoints(first, sampler), getattr(self, name), self.batch[name]) for name in rest}}
+
+    def terms(self) -> dict[str, Term]:
+        """The residuals, the terms every variant keeps, and the conditions unless ``hard_bc`` imposes them."""
+        terms = {**self.pde_terms(), **self.kept_terms()}
+        return terms if self.hard_bc else {**terms, **self.condition_terms()}
+
+    def kept_terms(self) -> dict[str, Term]:
+        """Terms left as loss terms with ``hard_bc`` too (none unless a subclass says)."""
+        return {}
+
+    def condition_terms(self) -> dict[str, Term]:
+        """The boundary conditions as loss terms (dropped with ``hard_bc``)."""
+        raise NotImplementedError
+
+    def hard_parts(self) -> tuple[PerOutput, PerOutput]:
+        """The per-output factor and offset of ``u = g + φ N`` that impose the conditions (``hard_bc``)."""
+        raise NotImplementedError
+
+    def constrain(self, model: nn.Module) -> nn.Module:
+        """``(u, v, p) = g + φ N`` with ``hard_bc`` (:meth:`hard_parts`), else the network itself."""
+        model = super().constrain(model)
+        return HardConstraint(model, *self.hard_parts()) if self.hard_bc else model
 
     @staticmethod
     def zero(component: str):
@@ -128,27 +159,55 @@ class NS2DLidDriven(SteadyNavierStokes):
         x = f.var("x")
         return f["u"].value - self.lid * x * (1 - x)
 
-    def terms(self) -> dict[str, Term]:
+    def kept_terms(self) -> dict[str, Term]:
+        """The pressure gauge ``p(0, 0) = 0``."""
         gauge = FixedPoints(torch.zeros(1, 2, dtype=torch.float64))
-        terms = {**self.pde_terms(), "p_point": Term(gauge, self.zero("p"), self.batch["p_point"])}
-        if self.hard_bc:
-            return terms
+        return {"p_point": Term(gauge, self.zero("p"), self.batch["p_point"])}
+
+    def condition_terms(self) -> dict[str, Term]:
         return {
-            **terms,
             "top_u": Term(self.boundary_sampler("box.hi1"), self.top_u, self.batch["top_u"]),
             "top_v": Term(self.boundary_sampler("box.hi1"), self.zero("v"), self.batch["top_v"]),
             "wall_u": Term(self.boundary_sampler(list(self.walls)), self.zero("u"), self.batch["wall_u"]),
             "wall_v": Term(self.boundary_sampler(list(self.walls)), self.zero("v"), self.batch["wall_v"]),
         }
 
-    def constrain(self, model: nn.Module) -> nn.Module:
-        """``u = g + φ N_u``, ``v = φ N_v``, ``p = N_p`` with ``hard_bc`` (the module docstring), else the network."""
-        model = super().constrain(model)
-        if not self.hard_bc:
-            return model
+    def hard_parts(self) -> tuple[PerOutput, PerOutput]:
+        """``u = g + φ N_u``, ``v = φ N_v``, ``p = N_p`` (the module docstring)."""
         factor = CavityFactor()
-        return HardConstraint(model, PerOutput([factor, factor, Constant(1.0)]),
-                              PerOutput([LidLift(self.lid), Constant(0.0), Constant(0.0)]))
+        return (PerOutput([factor, factor, Constant(1.0)]),
+                PerOutput([LidLift(self.lid), Constant(0.0), Constant(0.0)]))
+
+
+class StepFactor(FromJet):
+    """``φ = x y (2 − y) (a ∨ b) / 8``, ``a = 1 − y``, ``b = x − 2``: zero on the inlet and on every wall of the
+    back-step channel, positive inside it and on the outlet (the module docstring)."""
+
+    def jet(self, x: Tensor, dims: Tensor) -> Jet:
+        corner = jet_union(affine_jet(x, dims, (0.0, -1.0), 1.0), affine_jet(x, dims, (1.0, 0.0), -2.0))
+        channel = jet_product(affine_jet(x, dims, (0.0, 1.0)), affine_jet(x, dims, (0.0, -1.0), 2.0))
+        walls = jet_product(affine_jet(x, dims, (1.0, 0.0)), channel)
+        value, d1, d2 = jet_product(walls, corner)
+        return value / 8, d1 / 8, d2 / 8
+
+
+class InletLift(FromJet):
+    """``g = 4y(1 − y) r³``, ``r = max(1 − x/2, 0)``: the inlet profile at ``x = 0``, zero on every wall."""
+
+    def jet(self, x: Tensor, dims: Tensor) -> Jet:
+        v, n = direction_matrix(x, dims), x.shape[0]
+        r = (1 - x[:, 0] / 2).clamp_min(0)
+        vx = v[:, 0].expand(n, -1)
+        decay = (r**3, -1.5 * r.square()[:, None] * vx, 1.5 * r[:, None] * vx.square())
+        profile = jet_product(affine_jet(x, dims, (0.0, 4.0)), affine_jet(x, dims, (0.0, -1.0), 1.0))
+        return jet_product(profile, decay)
+
+
+class OutletFactor(FromJet):
+    """``1 − x/4``: zero at the outlet ``x = 4``, where ``p = 0``."""
+
+    def jet(self, x: Tensor, dims: Tensor) -> Jet:
+        return affine_jet(x, dims, (-0.25, 0.0), 1.0)
 
 
 class NS2DBackStep(SteadyNavierStokes):
@@ -157,12 +216,16 @@ class NS2DBackStep(SteadyNavierStokes):
     inlet, outlet = "box.lo0", "box.hi0"
     walls = ("box.lo1", "box.hi1", "step.*")
 
-    def __init__(self, sampling: str = "hammersley", batch_size: int | dict[str, int] | None = None) -> None:
+    def __init__(self, sampling: str = "hammersley", batch_size: int | dict[str, int] | None = None,
+                 hard_bc: bool = False) -> None:
+        self.hard_bc = bool(hard_bc)
         self.space = Difference(Box([(0.0, 4.0), (0.0, 2.0)]), [Box([(0.0, 2.0), (1.0, 2.0)])], names=["box", "step"])
-        shares = self.boundary_shares({"in": self.inlet, "out": self.outlet, "wall": list(self.walls)})
         pde = self.counts["domain"] + self.counts["boundary"]
-        defaults = {"mom_x": pde, "mom_y": pde, "cont": pde, "in_u": shares["in"], "in_v": shares["in"],
-                    "out_p": shares["out"], "wall_u": shares["wall"], "wall_v": shares["wall"]}
+        defaults = {"mom_x": pde, "mom_y": pde, "cont": pde}
+        if not self.hard_bc:
+            shares = self.boundary_shares({"in": self.inlet, "out": self.outlet, "wall": list(self.walls)})
+            defaults |= {"in_u": shares["in"], "in_v": shares["in"], "out_p": shares["out"],
+                         "wall_u": shares["wall"], "wall_v": shares["wall"]}
         self.setup(sampling, batch_size, defaults)
 
     def in_u(self, f: Field) -> Tensor:
@@ -170,9 +233,14 @@ class NS2DBackStep(SteadyNavierStokes):
         y = f.var("y")
         return f["u"].value - 4 * y * (1 - y)
 
-    def terms(self) -> dict[str, Term]:
+    def hard_parts(self) -> tuple[PerOutput, PerOutput]:
+        """``u = g + φ N_u``, ``v = φ N_v``, ``p = (1 − x/4) N_p`` (the module docstring)."""
+        factor = StepFactor()
+        return (PerOutput([factor, factor, OutletFactor()]),
+                PerOutput([InletLift(), Constant(0.0), Constant(0.0)]))
+
+    def condition_terms(self) -> dict[str, Term]:
         return {
-            **self.pde_terms(),
             "in_u": Term(self.boundary_sampler(self.inlet), self.in_u, self.batch["in_u"]),
             "in_v": Term(self.boundary_sampler(self.inlet), self.zero("v"), self.batch["in_v"]),
             "out_p": Term(self.boundary_sampler(self.outlet), self.zero("p"), self.batch["out_p"]),

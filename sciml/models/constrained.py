@@ -125,6 +125,13 @@ class PerOutput:
         return torch.stack(value, -1), torch.stack(d1, -1), torch.stack(d2, -1)
 
 
+def affine_jet(x: Tensor, dims: Tensor, weights: Sequence[float], bias: float = 0.0) -> Jet:
+    """``w·x + c`` with its jet along ``dims`` (second derivatives zero)."""
+    w = torch.tensor(weights, dtype=x.dtype, device=x.device)
+    d1 = (direction_matrix(x, dims) @ w).expand(x.shape[0], -1)
+    return x @ w + bias, d1, torch.zeros_like(d1)
+
+
 def box_jet(x: Tensor, dims: Tensor, bounds: Sequence[tuple[float, float]]) -> Jet:
     """``Π_i (x_i − lo_i)(hi_i − x_i)`` over the box's coordinates, zero on its faces, with its jet along
     ``dims``."""
@@ -161,6 +168,23 @@ def jet_quotient(a: Jet, b: Jet) -> Jet:
     h = f / g
     h1 = (f1 - h[:, None] * g1) / g[:, None]
     return h, h1, (f2 - 2 * h1 * g1 - h[:, None] * g2) / g[:, None]
+
+
+def jet_sqrt(a: Jet, floor: float = 1e-12) -> Jet:
+    """The jet of ``r = √f`` (``f ≥ 0``): ``r' = f'/(2r)``, ``r'' = f''/(2r) − f'²/(4r³)``; ``r`` is floored at
+    ``floor`` in the denominators, so a point where ``f = 0`` gets finite derivatives."""
+    f, f1, f2 = a
+    r = f.clamp_min(0).sqrt()
+    safe = r.clamp_min(floor)[:, None]
+    return r, f1 / (2 * safe), f2 / (2 * safe) - f1.square() / (4 * safe**3)
+
+
+def jet_union(a: Jet, b: Jet) -> Jet:
+    """The R-disjunction ``a ∨ b = a + b + √(a² + b²)`` (Rvachev's R₀ function; Sukumar & Srivastava 2022,
+    CMAME 389, 114333, §3): positive where ``a > 0`` or ``b > 0``, zero on the boundary of that union, so a
+    factor for a domain that is a union of half-planes (a re-entrant corner); not smooth where ``a = b = 0``."""
+    r = jet_sqrt(tuple(x + y for x, y in zip(jet_product(a, a), jet_product(b, b))))
+    return a[0] + b[0] + r[0], a[1] + b[1] + r[1], a[2] + b[2] + r[2]
 
 
 class HardConstraint(nn.Module):
@@ -225,5 +249,5 @@ def _operator_value(function: JetFunction, x: Tensor, second: Tensor,
     return out if drift is None else out + _jet_per_output(function.jet(x, drift.to(x.dtype)))[1]
 
 
-__all__ = ["BallFactor", "Constant", "FromJet", "HardConstraint", "JetFunction", "PerOutput", "TimeToGo", "box_jet",
-           "direction_matrix", "jet_product", "jet_quotient"]
+__all__ = ["BallFactor", "Constant", "FromJet", "HardConstraint", "JetFunction", "PerOutput", "TimeToGo", "affine_jet",
+           "box_jet", "direction_matrix", "jet_product", "jet_quotient", "jet_sqrt", "jet_union"]
