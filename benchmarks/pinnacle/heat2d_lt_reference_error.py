@@ -20,7 +20,7 @@ from pdes.pinnacle.heat2d_lt import Heat2DLongTime
 
 
 def solve(n: int, dt: float, times: np.ndarray) -> np.ndarray:
-    """``u`` on the ``(n + 1)²`` grid at ``times`` (multiples of the output interval), ``(len(times), n + 1, n + 1)``."""
+    """``u`` on the ``(n + 1)²`` grid at ``times`` (multiples of ``dt``), ``(len(times), n + 1, n + 1)``."""
     grid = np.linspace(0.0, 1.0, n + 1)
     x, y = np.meshgrid(grid, grid, indexing="ij")
     c = 5 * np.sin(4 * np.pi * x) * np.sin(2 * np.pi * y)
@@ -35,7 +35,7 @@ def solve(n: int, dt: float, times: np.ndarray) -> np.ndarray:
                            + c[1:-1, 1:-1] * (1 + 2 * np.sin(np.pi * t / 4)) * np.sin(inner**2))
         return out
 
-    out, t, k = [], 0.0, 0
+    out, t = [], 0.0
     for target in times:
         steps = round((target - t) / dt)
         for _ in range(steps):
@@ -45,7 +45,6 @@ def solve(n: int, dt: float, times: np.ndarray) -> np.ndarray:
             k4 = rate(u + dt * k3, t + dt)
             u = u + dt / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
             t += dt
-            k += 1
         t = float(target)
         out.append(u.copy())
     return np.stack(out)
