@@ -23,7 +23,8 @@ the other walls).
 NS2d-CG with ``hard_bc=True`` imposes every condition exactly (only the three residuals are left): ``u = g + φ N_u``,
 ``v = φ N_v``, ``p = (1 − x/4) N_p`` (zero at the outlet), with ``φ = x y (2 − y) ψ / 8`` and ``ψ = a ∨ b`` the
 R-disjunction of ``a = 1 − y`` and ``b = x − 2`` (zero on both faces of the step, positive in the channel; not
-smooth at the re-entrant corner only, where the flow is not either), and the lift ``g = 4y(1 − y) (1 − x/2)³₊`` (the
+smooth at the re-entrant corner only, where the flow is not either: within 0.01 of it the factor's derivatives
+are those of ``r = 0.01``), and the lift ``g = 4y(1 − y) (1 − x/2)³₊`` (the
 inlet's profile at ``x = 0``, zero on every wall, twice continuously differentiable).
 """
 
@@ -181,10 +182,15 @@ class NS2DLidDriven(SteadyNavierStokes):
 
 class StepFactor(FromJet):
     """``φ = x y (2 − y) (a ∨ b) / 8``, ``a = 1 − y``, ``b = x − 2``: zero on the inlet and on every wall of the
-    back-step channel, positive inside it and on the outlet (the module docstring)."""
+    back-step channel, positive inside it and on the outlet (the module docstring). Within ``corner_floor`` of
+    the step's corner the derivatives take ``r = corner_floor`` in their denominators (the protocol's boundary
+    points include the corner itself, where the second derivatives of ``a ∨ b`` are infinite)."""
+
+    corner_floor = 1e-2
 
     def jet(self, x: Tensor, dims: Tensor) -> Jet:
-        corner = jet_union(affine_jet(x, dims, (0.0, -1.0), 1.0), affine_jet(x, dims, (1.0, 0.0), -2.0))
+        corner = jet_union(affine_jet(x, dims, (0.0, -1.0), 1.0), affine_jet(x, dims, (1.0, 0.0), -2.0),
+                           floor=self.corner_floor)
         channel = jet_product(affine_jet(x, dims, (0.0, 1.0)), affine_jet(x, dims, (0.0, -1.0), 2.0))
         walls = jet_product(affine_jet(x, dims, (1.0, 0.0)), channel)
         value, d1, d2 = jet_product(walls, corner)

@@ -179,11 +179,13 @@ def jet_sqrt(a: Jet, floor: float = 1e-12) -> Jet:
     return r, f1 / (2 * safe), f2 / (2 * safe) - f1.square() / (4 * safe**3)
 
 
-def jet_union(a: Jet, b: Jet) -> Jet:
+def jet_union(a: Jet, b: Jet, floor: float = 1e-12) -> Jet:
     """The R-disjunction ``a ∨ b = a + b + √(a² + b²)`` (Rvachev's R₀ function; Sukumar & Srivastava 2022,
     CMAME 389, 114333, §3): positive where ``a > 0`` or ``b > 0``, zero on the boundary of that union, so a
-    factor for a domain that is a union of half-planes (a re-entrant corner); not smooth where ``a = b = 0``."""
-    r = jet_sqrt(tuple(x + y for x, y in zip(jet_product(a, a), jet_product(b, b))))
+    factor for a domain that is a union of half-planes (a re-entrant corner). Not smooth where ``a = b = 0``: its
+    second derivatives grow as ``1/r`` there; ``floor`` bounds ``r`` in the derivatives' denominators
+    (:func:`jet_sqrt`), the value stays exact."""
+    r = jet_sqrt(tuple(x + y for x, y in zip(jet_product(a, a), jet_product(b, b))), floor)
     return a[0] + b[0] + r[0], a[1] + b[1] + r[1], a[2] + b[2] + r[2]
 
 
