@@ -87,9 +87,9 @@ class SteadyNavierStokes(PinnacleProblem):
                 **{name: Term(SharedPoints(first, sampler), getattr(self, name), self.batch[name]) for name in rest}}
 
     def terms(self) -> dict[str, Term]:
-        """The residuals, the terms every variant keeps, and the conditions unless ``hard_bc`` imposes them."""
-        terms = {**self.pde_terms(), **self.kept_terms()}
-        return terms if self.hard_bc else {**terms, **self.condition_terms()}
+        """The residuals, the conditions unless ``hard_bc`` imposes them, and the terms every variant keeps."""
+        conditions = {} if self.hard_bc else self.condition_terms()
+        return {**self.pde_terms(), **conditions, **self.kept_terms()}
 
     def kept_terms(self) -> dict[str, Term]:
         """Terms left as loss terms with ``hard_bc`` too (none unless a subclass says)."""
